@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using Wayland.Interop;
+
+namespace Wayland.Server;
+
+/// <summary>A connected client (wl_client). One managed object per wl_client, made when libwayland reports the
+/// client, and forgotten when it is destroyed.</summary>
+public sealed unsafe class Client
+{
+    static readonly ConcurrentDictionary<nint, Client> All = new();
+    readonly Listener _destroyListener;
+
+    Client(nint handle)
+    {
+        Handle = handle;
+        int pid; uint uid, gid;
+        Native.wl_client_get_credentials(handle, &pid, &uid, &gid);
+        Pid = pid;
+        _destroyListener = new Listener(_ => OnNativeDestroy());
+        Native.wl_client_add_destroy_listener(handle, _destroyListener.Pointer);
+    }
+
+    public nint Handle { get; private set; }
+    public int Pid { get; }
+    public bool IsAlive => Handle != 0;
+
+    /// <summary>Raised when the client is destroyed, before its resources are.</summary>
+    public event Action<Client>? Destroyed;
+
+    /// <summary>State that other parts of the compositor keep per client, keyed by their own type.</summary>
+    public Dictionary<Type, object> State { get; } = new();
+
+    internal static Client Get(nint handle) => All.GetOrAdd(handle, h => new Client(h));
+
+    public void PostImplementationError(string message)
+    {
+        if (Handle == 0) return;
+        using var fmt = new Utf8Arg("%s");
+        using var msg = new Utf8Arg(message);
+        Native.wl_client_post_implementation_error(Handle, fmt.Pointer, msg.Pointer);
+    }
+
+    public void PostNoMemory() { if (Handle != 0) Native.wl_client_post_no_memory(Handle); }
+    public void Flush() { if (Handle != 0) Native.wl_client_flush(Handle); }
+
+    /// <summary>Disconnects the client now.</summary>
+    public void Destroy() { if (Handle != 0) Native.wl_client_destroy(Handle); }
+
+    void OnNativeDestroy()
+    {
+        try { Destroyed?.Invoke(this); }
+        finally
+        {
+            All.TryRemove(Handle, out _);
+            _destroyListener.Dispose();
+            Handle = 0;
+        }
+    }
+
+    public override string ToString() => $"client(pid {Pid})";
+}
