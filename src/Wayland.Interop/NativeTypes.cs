@@ -85,3 +85,11 @@ public unsafe ref struct Utf8Arg
 
     public static string? Read(byte* p) => p == null ? null : Marshal.PtrToStringUTF8((nint)p);
 }
+
+/// <summary>A wl_interface table entry, passed around without unsafe code (globals, resource creation).</summary>
+public readonly unsafe struct InterfaceDescriptor(WlInterface* pointer)
+{
+    public WlInterface* Pointer { get; } = pointer;
+    public string Name => Pointer->NameString;
+    public int Version => Pointer->Version;
+}

@@ -170,7 +170,7 @@ public sealed class BindingEmitter
         sb.AppendLine("{");
         sb.AppendLine($"    public const string InterfaceName = \"{i.Name}\";");
         sb.AppendLine($"    public const int MaxVersion = {i.Version};");
-        sb.AppendLine($"    public static WlInterface* Interface => Interfaces.{i.ClassName};");
+        sb.AppendLine($"    public static InterfaceDescriptor Interface => new(Interfaces.{i.ClassName});");
         sb.AppendLine();
         sb.AppendLine($"    /// <summary>Creates the resource for a new_id the client sent.</summary>");
         sb.AppendLine($"    {(hasAbstract ? "protected" : "public")} {i.ClassName}(NewId id) : base(id, Interfaces.{i.ClassName}) {{ }}");
@@ -347,7 +347,7 @@ public sealed class BindingEmitter
         sb.AppendLine("{");
         sb.AppendLine($"    public const string InterfaceName = \"{i.Name}\";");
         sb.AppendLine($"    public const int MaxVersion = {i.Version};");
-        sb.AppendLine($"    public static WlInterface* Interface => Interfaces.{i.ClassName};");
+        sb.AppendLine($"    public static InterfaceDescriptor Interface => new(Interfaces.{i.ClassName});");
         sb.AppendLine($"    static string IProxyType<{i.ClassName}>.Name => InterfaceName;");
         sb.AppendLine($"    static WlInterface* IProxyType<{i.ClassName}>.Native => Interfaces.{i.ClassName};");
         sb.AppendLine($"    static {i.ClassName} IProxyType<{i.ClassName}>.Wrap(IntPtr proxy) => new {i.ClassName}(proxy);");

@@ -9,13 +9,13 @@ public sealed unsafe class Global : IDisposable
     readonly Action<NewId> _bind;
     GCHandle _self;
 
-    public Global(Display display, WlInterface* iface, int version, Action<NewId> bind)
+    public Global(Display display, InterfaceDescriptor iface, int version, Action<NewId> bind)
     {
         _bind = bind;
-        Name = iface->NameString;
+        Name = iface.Name;
         Version = version;
         _self = GCHandle.Alloc(this);
-        Handle = Native.wl_global_create(display.Handle, iface, version, GCHandle.ToIntPtr(_self), &BindNative);
+        Handle = Native.wl_global_create(display.Handle, iface.Pointer, version, GCHandle.ToIntPtr(_self), &BindNative);
         if (Handle == 0) { _self.Free(); throw new InvalidOperationException($"wl_global_create({Name}, {version}) failed"); }
     }
 

@@ -76,6 +76,15 @@ public abstract unsafe class Resource
         return GCHandle.FromIntPtr(Native.wl_resource_get_user_data(resource)).Target as T;
     }
 
+    /// <summary>Calls <paramref name="onDestroyed"/> when any wl_resource (ours or libwayland's) is destroyed;
+    /// dispose the result to stop listening.</summary>
+    public static IDisposable ListenForDestroy(nint resource, Action onDestroyed)
+    {
+        var listener = new Listener(_ => onDestroyed());
+        Native.wl_resource_add_destroy_listener(resource, listener.Pointer);
+        return listener;
+    }
+
     [UnmanagedCallersOnly]
     static int DispatchNative(nint implementation, nint target, uint opcode, WlMessage* message, WlArgument* args)
     {

@@ -1,0 +1,67 @@
+using Wayland.Server.Protocol;
+
+namespace Compositor.Buffers;
+
+/// <summary>What the renderer reads: pixels in one of the formats <see cref="PixelFormat"/> describes.
+/// <see cref="PixelAccess.Dispose"/> ends the CPU access (shm: SIGBUS guard; dma-buf: DMA_BUF_IOCTL_SYNC end).</summary>
+public readonly unsafe ref struct PixelAccess(byte* data, int stride, int width, int height, uint fourcc, ClientBuffer? owner)
+{
+    public byte* Data { get; } = data;
+    public int Stride { get; } = stride;
+    public int Width { get; } = width;
+    public int Height { get; } = height;
+    public uint Fourcc { get; } = fourcc;
+    public bool IsValid => Data != null;
+    public void Dispose() => owner?.EndCpuRead();
+}
+
+/// <summary>
+/// A client's wl_buffer as the compositor uses it, whatever made it (wl_shm, linux-dmabuf). It is locked by
+/// every user that still reads it: the surface state that shows it, a frame being scanned out. When the last
+/// lock goes, wl_buffer.release is sent, so a client never overwrites pixels the compositor may still read,
+/// and is never kept waiting for a buffer the compositor no longer needs.
+/// </summary>
+public abstract class ClientBuffer
+{
+    int _locks;
+
+    protected ClientBuffer(nint resource, int width, int height)
+    {
+        Resource = resource;
+        Width = width;
+        Height = height;
+    }
+
+    /// <summary>The wl_buffer's wl_resource*, or 0 once the client destroyed it.</summary>
+    public nint Resource { get; private set; }
+    public int Width { get; }
+    public int Height { get; }
+    public bool IsDestroyed => Resource == 0;
+    public int LockCount => _locks;
+
+    /// <summary>The fourcc of the pixels (DRM format code).</summary>
+    public abstract uint Fourcc { get; }
+
+    /// <summary>Starts a CPU read of the pixels; an invalid access means the pixels cannot be read now.</summary>
+    public abstract PixelAccess BeginCpuRead();
+
+    /// <summary>Ends the read <see cref="BeginCpuRead"/> started (called by <see cref="PixelAccess.Dispose"/>).</summary>
+    protected internal abstract void EndCpuRead();
+
+    public void Lock() => _locks++;
+
+    public void Unlock()
+    {
+        if (_locks <= 0) throw new InvalidOperationException("buffer unlocked more often than locked");
+        if (--_locks == 0 && Resource != 0) WlBuffer.SendRelease(Resource);
+    }
+
+    /// <summary>The client destroyed the wl_buffer: its pixels are gone, whoever still locks it.</summary>
+    internal void MarkDestroyed()
+    {
+        Resource = 0;
+        OnDestroyed();
+    }
+
+    protected virtual void OnDestroyed() { }
+}

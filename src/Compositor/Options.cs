@@ -1,0 +1,62 @@
+namespace Compositor;
+
+/// <summary>Command line, in weston's conventions (--name=value or --name value).</summary>
+public sealed record Options
+{
+    public string? Socket { get; init; }
+    public string Backend { get; init; } = "headless";
+    public int Width { get; init; } = 1024;
+    public int Height { get; init; } = 640;
+    /// <summary>Refresh rate in mHz, as wl_output reports it.</summary>
+    public int RefreshMilliHz { get; init; } = 60000;
+    public LogLevel LogLevel { get; init; } = LogLevel.Info;
+    public string? ScreenshotPath { get; init; }
+    public string? DrmDevice { get; init; }
+
+    public const string Usage = """
+        Usage: compositor [options]
+          --socket=NAME         listen on $XDG_RUNTIME_DIR/NAME (default: the first free wayland-N)
+          --backend=headless    output backend (headless; drm comes with the DRM backend)
+          --width=W --height=H  output size in pixels (headless; default 1024x640)
+          --refresh=MHZ         refresh rate in mHz (headless; default 60000)
+          --log-level=LEVEL     debug, info, warn or error (default info)
+          --screenshot=FILE.png write the output at exit; SIGUSR1 writes it on demand
+          --help                this text
+        WAYLAND_DEBUG=server traces the protocol (libwayland's own trace).
+        """;
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "-h" or "--help") throw new UsageException(null);
+            if (!a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"unexpected argument '{a}'");
+            string name = a[2..], value;
+            int eq = name.IndexOf('=');
+            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+            else if (i + 1 < args.Length) value = args[++i];
+            else throw new UsageException($"--{name} needs a value");
+            o = name switch
+            {
+                "socket" => o with { Socket = value },
+                "backend" => o with { Backend = value },
+                "width" => o with { Width = Positive(name, value) },
+                "height" => o with { Height = Positive(name, value) },
+                "refresh" => o with { RefreshMilliHz = Positive(name, value) },
+                "log-level" => o with { LogLevel = Log.TryParseLevel(value, out var l) ? l : throw new UsageException($"unknown log level '{value}'") },
+                "screenshot" => o with { ScreenshotPath = value },
+                "device" => o with { DrmDevice = value },
+                _ => throw new UsageException($"unknown option --{name}"),
+            };
+        }
+        if (o.Backend != "headless") throw new UsageException($"unknown backend '{o.Backend}' (available: headless)");
+        return o;
+    }
+
+    static int Positive(string name, string value) =>
+        int.TryParse(value, out int v) && v > 0 && v <= 65535 * 1000 ? v : throw new UsageException($"--{name} wants a positive integer, got '{value}'");
+}
+
+public sealed class UsageException(string? message) : Exception(message ?? "");

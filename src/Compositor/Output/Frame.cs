@@ -1,0 +1,39 @@
+using Compositor.Buffers;
+using Compositor.Protocols;
+using Compositor.Scene;
+using Wayland.Server.Protocol;
+
+namespace Compositor.Output;
+
+/// <summary>One surface as a frame shows it: where on the output, and which buffer (locked for the frame's life).</summary>
+public readonly record struct FrameSurface(Surface Surface, ClientBuffer Buffer, Rect OutputRect);
+
+/// <summary>
+/// Everything one repaint of one output shows and owes: the surfaces bottom to top, the damage, and what is
+/// answered once the frame is on screen. The frame holds a lock on each buffer it shows, so a buffer is not
+/// released while a backend may still read it (a plane scanning it out, a copy in flight).
+/// </summary>
+public sealed class Frame
+{
+    public Frame(Output output, Rect damage) { Output = output; Damage = damage; }
+
+    public Output Output { get; }
+    public Rect Damage { get; }
+    public List<FrameSurface> Surfaces { get; } = new();
+    public List<WlCallback> FrameCallbacks { get; } = new();
+    public List<PresentationFeedback> Feedbacks { get; } = new();
+    /// <summary>Surfaces the backend put on a plane of their own (no composition): their feedback says zero-copy.</summary>
+    public HashSet<Surface> ScannedOut { get; } = new();
+
+    internal void Add(FrameSurface s)
+    {
+        s.Buffer.Lock();
+        Surfaces.Add(s);
+    }
+
+    internal void ReleaseBuffers()
+    {
+        foreach (var s in Surfaces) s.Buffer.Unlock();
+        Surfaces.Clear();
+    }
+}

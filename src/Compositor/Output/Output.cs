@@ -1,0 +1,107 @@
+using Compositor.Platform;
+using Compositor.Scene;
+
+namespace Compositor.Output;
+
+/// <summary>Presentation flags (wp_presentation_feedback.kind).</summary>
+[Flags]
+public enum PresentFlags : uint { None = 0, Vsync = 1, HwClock = 2, HwCompletion = 4, ZeroCopy = 8 }
+
+/// <summary>
+/// A screen, whatever backend drives it. The repaint cycle is the same for all (as in libweston): a commit
+/// schedules a repaint; the backend's clock (a timer, or vblank) starts it; the backend shows the frame; when the
+/// frame is on screen the backend reports it presented and the compositor answers frame callbacks and
+/// presentation feedback, releases what the frame no longer needs, and repaints again if anything is waiting.
+/// </summary>
+public abstract class Output
+{
+    enum RepaintState { Idle, Scheduled, InFlight }
+    RepaintState _state = RepaintState.Idle;
+    bool _repaintWanted;
+    protected Server Server { get; }
+
+    protected Output(Server server, string name, int width, int height, int refreshMilliHz)
+    {
+        Server = server; Name = name; Width = width; Height = height; RefreshMilliHz = refreshMilliHz;
+    }
+
+    public string Name { get; }
+    public virtual string Description => $"{Name} {Width}x{Height}@{RefreshMilliHz / 1000.0:0.###}";
+    public virtual string Make => "compositor";
+    public virtual string Model => "virtual";
+    public int X { get; init; }
+    public int Y { get; init; }
+    public int Width { get; }
+    public int Height { get; }
+    public int RefreshMilliHz { get; }
+    public long RefreshNanoseconds => 1_000_000_000_000L / RefreshMilliHz;
+    public virtual int PhysicalWidthMm => 0;
+    public virtual int PhysicalHeightMm => 0;
+    public Rect Area => new(X, Y, Width, Height);
+
+    /// <summary>Damage in output coordinates waiting for the next repaint.</summary>
+    public Rect Damage { get; private set; }
+    /// <summary>The frame counter (MSC) of the last presented frame.</summary>
+    public ulong Sequence { get; protected set; }
+    public long FramesPresented { get; private set; }
+    public Protocols.OutputGlobal? Global { get; set; }
+
+    public void AddDamage(Rect r)
+    {
+        Damage = Damage.Union(r.Intersect(Area));
+    }
+
+    public void DamageAll() => AddDamage(Area);
+
+    /// <summary>Asks for a repaint at the output's next opportunity.</summary>
+    public void ScheduleRepaint()
+    {
+        switch (_state)
+        {
+            case RepaintState.Idle:
+                _state = RepaintState.Scheduled;
+                ArmRepaint();
+                break;
+            case RepaintState.InFlight:
+                _repaintWanted = true;
+                break;
+        }
+    }
+
+    /// <summary>Backend: start the repaint at the output's next opportunity (a timer on the refresh grid, or
+    /// right after the next vblank).</summary>
+    protected abstract void ArmRepaint();
+
+    /// <summary>Backend: show the frame. It must call <see cref="Presented"/> once the frame is on screen (now,
+    /// or when the page flip completes).</summary>
+    protected abstract void Show(Frame frame);
+
+    /// <summary>Backend: the repaint time came.</summary>
+    protected void RunRepaint()
+    {
+        if (_state != RepaintState.Scheduled) return;
+        var frame = Server.BuildFrame(this, Damage);
+        Damage = Rect.Empty;
+        _state = RepaintState.InFlight;
+        Show(frame);
+    }
+
+    /// <summary>Backend: the frame is on screen.</summary>
+    protected void Presented(Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
+    {
+        Sequence = sequence;
+        FramesPresented++;
+        _state = RepaintState.Idle;
+        Server.FramePresented(this, frame, time, sequence, flags);
+        if (_repaintWanted || !Damage.IsEmpty || Server.HasWaitingFrameCallbacks(this))
+        {
+            _repaintWanted = false;
+            ScheduleRepaint();
+        }
+    }
+
+    /// <summary>The output's pixels as XRGB8888 rows, for screenshots; null where the backend cannot read back.</summary>
+    public abstract uint[]? ReadPixels();
+
+    public virtual void Dispose() { }
+}

@@ -1,0 +1,40 @@
+using Compositor;
+using Compositor.Backends;
+using Compositor.Backends.Headless;
+using Compositor.Protocols;
+
+Options options;
+try { options = Options.Parse(args); }
+catch (UsageException e)
+{
+    if (e.Message.Length > 0) Console.Error.WriteLine($"compositor: {e.Message}");
+    Console.Error.WriteLine(Options.Usage);
+    return e.Message.Length > 0 ? 2 : 0;
+}
+Log.Level = options.LogLevel;
+
+try
+{
+    using var server = new Server(options);
+    using IBackend backend = options.Backend switch
+    {
+        _ => new HeadlessBackend(options),
+    };
+    server.AddGlobal(CompositorGlobal.Create(server));
+    server.AddGlobal(SubcompositorGlobal.Create(server));
+    server.AddGlobal(SeatGlobal.Create(server));
+    server.AddGlobal(XdgShellGlobal.Create(server));
+    server.AddGlobal(PresentationGlobal.Create(server));
+    server.AddGlobal(ViewporterGlobal.Create(server));
+    backend.Start(server);
+    server.Listen();
+    Log.Info($"backend {backend.Name}: {string.Join(", ", server.Outputs.Select(o => o.Description))}");
+    Log.Info($"listening on {server.SocketName} (WAYLAND_DISPLAY={server.SocketName})");
+    server.Run();
+    return 0;
+}
+catch (Exception e) when (e is IOException or InvalidOperationException)
+{
+    Log.Error(e.Message);
+    return 1;
+}

@@ -1,0 +1,128 @@
+using Compositor.Buffers;
+using Compositor.Output;
+using Compositor.Scene;
+using Wayland.Server.Protocol;
+
+namespace Compositor.Render;
+
+/// <summary>
+/// Composites a frame into an XRGB8888 image on the CPU, inside the frame's damage only. Buffers are read in
+/// place (no upload copy). The common case (no transform, scale 1, no viewport) copies or blends whole rows;
+/// anything else samples through the surface's buffer mapping, which is affine and so computed once per surface.
+/// </summary>
+public static unsafe class CpuRenderer
+{
+    public const uint Background = 0xFF202428;
+
+    public static void Render(uint[] target, int width, int height, Frame frame)
+    {
+        var clip = frame.Damage.Intersect(new Rect(0, 0, width, height));
+        if (clip.IsEmpty) return;
+        fixed (uint* dst = target)
+        {
+            for (int y = clip.Y; y < clip.Bottom; y++)
+                new Span<uint>(dst + y * width + clip.X, clip.Width).Fill(Background);
+            foreach (var s in frame.Surfaces)
+            {
+                var area = s.OutputRect.Intersect(clip);
+                if (area.IsEmpty) continue;
+                using var px = s.Buffer.BeginCpuRead();
+                if (!px.IsValid) continue;
+                Draw(dst, width, s, area, px);
+            }
+        }
+    }
+
+    static void Draw(uint* dst, int dstWidth, FrameSurface fs, Rect area, PixelAccess px)
+    {
+        var surface = fs.Surface;
+        var rect = fs.OutputRect;
+        bool identity = surface.Transform == WlOutput.Transform.Normal && surface.Scale == 1 &&
+                        !surface.Viewport.HasSource && !surface.Viewport.HasDestination;
+        if (identity && IsRowFormat(px.Fourcc))
+        {
+            int bx = area.X - rect.X, by = area.Y - rect.Y;
+            int w = Math.Min(area.Width, px.Width - bx), h = Math.Min(area.Height, px.Height - by);
+            for (int y = 0; y < h; y++)
+            {
+                uint* d = dst + (area.Y + y) * dstWidth + area.X;
+                byte* row = px.Data + (long)(by + y) * px.Stride + bx * 4;
+                CompositeRow(d, (uint*)row, w, px.Fourcc);
+            }
+            return;
+        }
+        // General case: sample the buffer pixel under each output pixel's centre (nearest).
+        var (ox, oy) = surface.SurfaceToBuffer(0, 0);
+        var (xx, xy) = surface.SurfaceToBuffer(1, 0);
+        var (yx, yy) = surface.SurfaceToBuffer(0, 1);
+        double dxx = xx - ox, dxy = xy - oy, dyx = yx - ox, dyy = yy - oy;
+        for (int y = area.Y; y < area.Bottom; y++)
+        {
+            double sy = y - rect.Y + 0.5;
+            uint* d = dst + y * dstWidth;
+            for (int x = area.X; x < area.Right; x++)
+            {
+                double sx = x - rect.X + 0.5;
+                int bx = (int)Math.Floor(ox + sx * dxx + sy * dyx);
+                int by = (int)Math.Floor(oy + sx * dxy + sy * dyy);
+                if ((uint)bx >= (uint)px.Width || (uint)by >= (uint)px.Height) continue;
+                uint c = ReadPixel(px, bx, by);
+                d[x] = Blend(c, d[x]);
+            }
+        }
+    }
+
+    static bool IsRowFormat(uint f) => f == PixelFormat.Argb8888 || f == PixelFormat.Xrgb8888;
+
+    static void CompositeRow(uint* d, uint* s, int n, uint fourcc)
+    {
+        if (fourcc == PixelFormat.Xrgb8888)
+        {
+            Buffer.MemoryCopy(s, d, n * 4L, n * 4L);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+        {
+            uint c = s[i];
+            uint a = c >> 24;
+            if (a == 255) d[i] = c;
+            else if (a != 0) d[i] = Blend(c, d[i]);
+        }
+    }
+
+    /// <summary>A premultiplied ARGB pixel over an opaque one.</summary>
+    static uint Blend(uint src, uint dst)
+    {
+        uint a = src >> 24;
+        if (a == 255) return src;
+        if (a == 0 && (src & 0xFFFFFF) == 0) return dst;
+        uint inv = 255 - a;
+        uint rb = (dst & 0xFF00FF) * inv;
+        uint g = (dst & 0x00FF00) * inv;
+        rb = ((rb + 0x800080 + ((rb >> 8) & 0xFF00FF)) >> 8) & 0xFF00FF;
+        g = ((g + 0x008000 + ((g >> 8) & 0x00FF00)) >> 8) & 0x00FF00;
+        return 0xFF000000 | ((src & 0xFFFFFF) + (rb | g));
+    }
+
+    /// <summary>One pixel as premultiplied ARGB.</summary>
+    static uint ReadPixel(PixelAccess px, int x, int y)
+    {
+        byte* row = px.Data + (long)y * px.Stride;
+        uint f = px.Fourcc;
+        if (f == PixelFormat.Argb8888) return ((uint*)row)[x];
+        if (f == PixelFormat.Xrgb8888) return 0xFF000000 | ((uint*)row)[x];
+        if (f == PixelFormat.Abgr8888 || f == PixelFormat.Xbgr8888)
+        {
+            uint c = ((uint*)row)[x];
+            uint swapped = (c & 0xFF00FF00) | ((c & 0xFF) << 16) | ((c >> 16) & 0xFF);
+            return f == PixelFormat.Xbgr8888 ? 0xFF000000 | swapped : swapped;
+        }
+        if (f == PixelFormat.Rgb565)
+        {
+            uint c = ((ushort*)row)[x];
+            uint r = (c >> 11) & 0x1F, g = (c >> 5) & 0x3F, b = c & 0x1F;
+            return 0xFF000000 | ((r << 3 | r >> 2) << 16) | ((g << 2 | g >> 4) << 8) | (b << 3 | b >> 2);
+        }
+        return 0xFFFF00FF; // a format the CPU path cannot read: magenta, visibly wrong rather than silently black
+    }
+}

@@ -1,0 +1,72 @@
+using Compositor.Protocols;
+using Wayland.Server.Protocol;
+
+namespace Compositor.Scene;
+
+/// <summary>
+/// Double-buffered wl_surface state as the client sends it between commits. Each field carries whether it was set,
+/// so that merging a commit into a subsurface's cache (or into the current state) changes only what the client
+/// changed.
+/// </summary>
+public sealed class SurfaceState
+{
+    public bool BufferAttached;
+    /// <summary>The attached wl_buffer resource; 0 attaches "no buffer" (unmaps).</summary>
+    public nint Buffer;
+    public int Dx, Dy;
+    public readonly List<Rect> Damage = new();        // surface-local
+    public readonly List<Rect> BufferDamage = new();  // buffer coordinates
+    public readonly List<WlCallback> FrameCallbacks = new();
+    public readonly List<PresentationFeedback> Feedbacks = new();
+    public bool OpaqueSet, InputSet;
+    public Region? Opaque, Input;    // null input region: infinite
+    public bool ScaleSet, TransformSet;
+    public int Scale = 1;
+    public WlOutput.Transform Transform;
+    public bool ViewportSet;
+    public ViewportGeometry Viewport;
+
+    public bool IsEmpty => !BufferAttached && Damage.Count == 0 && BufferDamage.Count == 0 && FrameCallbacks.Count == 0 &&
+                           Feedbacks.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet;
+
+    /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
+    public void MoveInto(SurfaceState into)
+    {
+        if (BufferAttached) { into.BufferAttached = true; into.Buffer = Buffer; into.Dx += Dx; into.Dy += Dy; }
+        else { into.Dx += Dx; into.Dy += Dy; }
+        into.Damage.AddRange(Damage);
+        into.BufferDamage.AddRange(BufferDamage);
+        into.FrameCallbacks.AddRange(FrameCallbacks);
+        // Feedback of a commit that a later commit replaces before it was shown is discarded (wp_presentation).
+        foreach (var f in into.Feedbacks) f.Discard();
+        into.Feedbacks.Clear();
+        into.Feedbacks.AddRange(Feedbacks);
+        if (OpaqueSet) { into.OpaqueSet = true; into.Opaque = Opaque; }
+        if (InputSet) { into.InputSet = true; into.Input = Input; }
+        if (ScaleSet) { into.ScaleSet = true; into.Scale = Scale; }
+        if (TransformSet) { into.TransformSet = true; into.Transform = Transform; }
+        if (ViewportSet) { into.ViewportSet = true; into.Viewport = Viewport; }
+        Reset();
+    }
+
+    public void Reset()
+    {
+        BufferAttached = false; Buffer = 0; Dx = Dy = 0;
+        Damage.Clear(); BufferDamage.Clear(); FrameCallbacks.Clear(); Feedbacks.Clear();
+        OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = false;
+        Opaque = Input = null;
+    }
+
+    /// <summary>Destroys what the state still holds for the client (frame callbacks, feedback) when the surface goes.</summary>
+    public void Abandon()
+    {
+        foreach (var f in Feedbacks) f.Discard();
+        foreach (var cb in FrameCallbacks) if (cb.IsAlive) cb.Destroy();
+        Reset();
+    }
+}
+
+/// <summary>wp_viewport state: a source rectangle in buffer coordinates (after transform and scale), and a
+/// destination size. Unset source: the whole buffer; unset destination: the source size.</summary>
+public readonly record struct ViewportGeometry(bool HasSource, double SrcX, double SrcY, double SrcWidth, double SrcHeight,
+    bool HasDestination, int DstWidth, int DstHeight);

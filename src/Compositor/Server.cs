@@ -1,0 +1,242 @@
+using Compositor.Buffers;
+using Compositor.Output;
+using Compositor.Platform;
+using Compositor.Protocols;
+using Compositor.Scene;
+using Wayland.Server;
+using Wayland.Server.Protocol;
+
+namespace Compositor;
+
+/// <summary>
+/// The compositor: the Wayland display and its globals, the scene (windows and their surface trees), the
+/// outputs, and the repaint cycle between them. Single-threaded: everything runs on libwayland's event loop.
+/// </summary>
+public sealed class Server : IDisposable
+{
+    readonly List<Surface> _surfaces = new();
+    readonly List<IDisposable> _globals = new();
+    readonly EventFd _wake = new();
+    EventSource? _wakeSource;
+    volatile bool _quit;
+    volatile bool _screenshotRequested;
+
+    public Server(Options options)
+    {
+        Options = options;
+        WaylandLog.SetSink(s => Log.Write(s.StartsWith("error", StringComparison.Ordinal) ? LogLevel.Error : LogLevel.Warning, s));
+        Display = new Display();
+        Display.InitShm(Array.Empty<uint>());
+    }
+
+    public Options Options { get; }
+    public Display Display { get; }
+    public BufferRegistry Buffers { get; } = new();
+    public List<Window> Windows { get; } = new();   // bottom to top
+    public List<Output.Output> Outputs { get; } = new();
+    public IReadOnlyList<Surface> Surfaces => _surfaces;
+    internal Dictionary<Surface, XdgSurfaceResource> XdgSurfaces { get; } = new();
+    internal XdgSurfaceResource? XdgSurfaceOf(Surface s) => XdgSurfaces.GetValueOrDefault(s);
+    public string? SocketName { get; private set; }
+
+    public void AddGlobal(IDisposable global) => _globals.Add(global);
+
+    public void AddOutput(Output.Output output)
+    {
+        Outputs.Add(output);
+        output.Global = new OutputGlobal(this, output);
+        output.DamageAll();
+        output.ScheduleRepaint();
+    }
+
+    public void Listen()
+    {
+        if (Options.Socket != null) { Display.AddSocket(Options.Socket); SocketName = Options.Socket; }
+        else SocketName = Display.AddSocketAuto();
+    }
+
+    // ------------------------------------------------------------------------------------------------ surfaces
+
+    internal Surface CreateSurface(SurfaceResource resource)
+    {
+        var s = new Surface(this, resource);
+        _surfaces.Add(s);
+        return s;
+    }
+
+    internal void SurfaceDestroyed(Surface s)
+    {
+        _surfaces.Remove(s);
+        Windows.RemoveAll(w => w.Root == s);
+        foreach (var o in Outputs) o.AddDamage(s.LastScreenRect);
+        ScheduleAll();
+    }
+
+    /// <summary>A commit became current: damage what changed on screen, and repaint where needed.</summary>
+    internal void SurfaceCommitted(Surface s)
+    {
+        var win = WindowOf(s);
+        bool shown = win != null && win.IsMapped && s.HasContent;
+        Rect now = Rect.Empty;
+        if (shown) now = new Rect(PositionOf(s, win!).X, PositionOf(s, win!).Y, s.Width, s.Height);
+        var damage = s.Damage.Offset(now.X, now.Y).Intersect(now);
+        if (now != s.LastScreenRect) damage = damage.Union(now).Union(s.LastScreenRect);
+        s.LastScreenRect = now;
+        s.Damage = Rect.Empty;
+        foreach (var o in Outputs)
+        {
+            if (!damage.IsEmpty) o.AddDamage(damage);
+            if (!damage.IsEmpty || s.FrameCallbacks.Count > 0 || s.Feedbacks.Count > 0) o.ScheduleRepaint();
+        }
+    }
+
+    /// <summary>A window moved, mapped or unmapped: damage where it was and where it is.</summary>
+    public void WindowChanged(Window w)
+    {
+        w.Root.Damage = w.Root.Damage.Union(new Rect(0, 0, w.Root.Width, w.Root.Height));
+        foreach (var s in SurfacesOf(w)) { foreach (var o in Outputs) o.AddDamage(s.LastScreenRect); }
+        w.ForEachSurface((s, x, y) =>
+        {
+            var r = w.IsMapped && s.HasContent ? new Rect(x, y, s.Width, s.Height) : Rect.Empty;
+            foreach (var o in Outputs) o.AddDamage(r.Union(s.LastScreenRect));
+            s.LastScreenRect = r;
+        });
+        ScheduleAll();
+    }
+
+    IEnumerable<Surface> SurfacesOf(Window w)
+    {
+        var list = new List<Surface>();
+        w.ForEachSurface((s, _, _) => list.Add(s));
+        return list;
+    }
+
+    /// <summary>The window whose tree holds the surface, or null.</summary>
+    public Window? WindowOf(Surface s)
+    {
+        var root = s;
+        while (root.AsSubsurface is { } sub) root = sub.Parent;
+        foreach (var w in Windows) if (w.Root == root) return w;
+        return null;
+    }
+
+    static (int X, int Y) PositionOf(Surface s, Window w)
+    {
+        int x = w.X, y = w.Y;
+        for (var c = s; c.AsSubsurface is { } sub; c = sub.Parent) { x += sub.X; y += sub.Y; }
+        return (x, y);
+    }
+
+    void ScheduleAll() { foreach (var o in Outputs) o.ScheduleRepaint(); }
+
+    // ------------------------------------------------------------------------------------------------ frames
+
+    /// <summary>What a repaint of <paramref name="output"/> shows, and the callbacks it answers when shown.</summary>
+    internal Frame BuildFrame(Output.Output output, Rect damage)
+    {
+        var frame = new Frame(output, damage);
+        var seen = new HashSet<Surface>();
+        foreach (var w in Windows)
+        {
+            if (!w.IsMapped) continue;
+            w.ForEachSurface((s, x, y) =>
+            {
+                if (!s.HasContent) return;
+                var rect = new Rect(x, y, s.Width, s.Height);
+                if (rect.Intersect(output.Area).IsEmpty) return;
+                frame.Add(new FrameSurface(s, s.Buffer!, rect.Offset(-output.X, -output.Y)));
+                seen.Add(s);
+            });
+        }
+        // Frame callbacks of surfaces that are not on any output (not mapped yet, hidden) are answered by the first
+        // output's repaints, so that a client throttled on them is never stuck.
+        bool first = Outputs.Count > 0 && Outputs[0] == output;
+        foreach (var s in _surfaces)
+        {
+            if (!seen.Contains(s) && !(first && !IsOnAnyOutput(s))) continue;
+            frame.FrameCallbacks.AddRange(s.FrameCallbacks);
+            s.FrameCallbacks.Clear();
+            if (seen.Contains(s)) { frame.Feedbacks.AddRange(s.Feedbacks); s.Feedbacks.Clear(); }
+        }
+        UpdateOutputMembership(output, seen);
+        return frame;
+    }
+
+    bool IsOnAnyOutput(Surface s) => s.EnteredOutputs.Count > 0;
+
+    internal bool HasWaitingFrameCallbacks(Output.Output output)
+    {
+        foreach (var s in _surfaces)
+            if (s.FrameCallbacks.Count > 0 && (s.EnteredOutputs.Contains(output) || (!IsOnAnyOutput(s) && Outputs[0] == output))) return true;
+        return false;
+    }
+
+    void UpdateOutputMembership(Output.Output output, HashSet<Surface> visible)
+    {
+        foreach (var s in _surfaces)
+        {
+            bool on = visible.Contains(s);
+            if (on == s.EnteredOutputs.Contains(output)) continue;
+            if (on) s.EnteredOutputs.Add(output); else s.EnteredOutputs.Remove(output);
+            output.Global?.SendEnterLeave(s, on);
+        }
+    }
+
+    /// <summary>The frame is on screen: answer frame callbacks and presentation feedback, release its buffers.</summary>
+    internal void FramePresented(Output.Output output, Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
+    {
+        foreach (var cb in frame.FrameCallbacks)
+            if (cb.IsAlive) cb.SendDone(time.Milliseconds);
+        foreach (var f in frame.Feedbacks)
+            f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
+        frame.ReleaseBuffers();
+        if (_screenshotRequested && output == Outputs[0])
+        {
+            _screenshotRequested = false;
+            WriteScreenshot();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ main loop
+
+    /// <summary>Runs until SIGTERM or SIGINT. SIGUSR1 writes a screenshot after the next frame.</summary>
+    public void Run()
+    {
+        _wakeSource = Display.Loop.AddFd(_wake.Handle, EventLoop.Readable, _ => _wake.Acknowledge());
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; _quit = true; _wake.Signal(); });
+        using var intr = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; _quit = true; _wake.Signal(); });
+        using var usr1 = System.Runtime.InteropServices.PosixSignalRegistration.Create((System.Runtime.InteropServices.PosixSignal)10, c =>
+        {
+            c.Cancel = true;
+            _screenshotRequested = true;
+            _wake.Signal();
+        });
+        while (!_quit)
+        {
+            Display.FlushClients();
+            Display.Loop.Dispatch(-1);
+            if (_screenshotRequested) foreach (var o in Outputs) { o.DamageAll(); o.ScheduleRepaint(); }
+        }
+        Log.Info("shutting down");
+        if (Options.ScreenshotPath != null) WriteScreenshot();
+    }
+
+    public void WriteScreenshot()
+    {
+        if (Options.ScreenshotPath == null || Outputs.Count == 0) { Log.Warning("screenshot requested, but no --screenshot path or no output"); return; }
+        var o = Outputs[0];
+        var pixels = o.ReadPixels();
+        if (pixels == null) { Log.Warning($"output {o.Name} cannot be read back"); return; }
+        Render.PngWriter.WriteXrgb(Options.ScreenshotPath, pixels, o.Width, o.Height);
+        Log.Info($"screenshot of {o.Name} written to {Options.ScreenshotPath}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var o in Outputs) o.Dispose();
+        _wakeSource?.Dispose();
+        foreach (var g in _globals) g.Dispose(); // before the display, which would destroy them itself
+        Display.Dispose();
+        _wake.Dispose();
+    }
+}
