@@ -39,7 +39,7 @@ public abstract unsafe class Proxy : IDisposable
     public int Version => (int)Wayland.Client.Native.wl_proxy_get_version(Handle);
     public uint Id => Wayland.Client.Native.wl_proxy_get_id(Handle);
 
-    protected internal abstract void Dispatch(uint opcode, WlArgument* args);
+    protected abstract void Dispatch(uint opcode, WlArgument* args);
 
     /// <summary>Sends a request. A destructor request destroys the proxy with it.</summary>
     protected nint Marshal(uint opcode, WlArgument* args, WlInterface* newInterface, int version, bool destroy)

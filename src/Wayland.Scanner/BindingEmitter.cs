@@ -252,7 +252,7 @@ public sealed class BindingEmitter
         }
 
         // dispatch
-        sb.AppendLine("    protected internal override void Dispatch(uint opcode, WlArgument* args)");
+        sb.AppendLine("    protected override void Dispatch(uint opcode, WlArgument* args)");
         sb.AppendLine("    {");
         if (i.Requests.Count == 0) { sb.AppendLine("    }"); sb.AppendLine("}"); sb.AppendLine(); return; }
         sb.AppendLine("        switch (opcode)");
@@ -426,7 +426,7 @@ public sealed class BindingEmitter
             sb.AppendLine($"    public event {del}? On{Naming.Pascal(e.Name)};");
         }
         sb.AppendLine();
-        sb.AppendLine("    protected internal override void Dispatch(uint opcode, WlArgument* args)");
+        sb.AppendLine("    protected override void Dispatch(uint opcode, WlArgument* args)");
         sb.AppendLine("    {");
         if (i.Events.Count == 0) { sb.AppendLine("    }"); sb.AppendLine("}"); sb.AppendLine(); return; }
         sb.AppendLine("        switch (opcode)");

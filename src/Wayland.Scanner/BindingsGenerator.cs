@@ -10,7 +10,7 @@ namespace Wayland.Scanner;
 
 /// <summary>
 /// The Roslyn entry point. A project lists its protocol XML as AdditionalFiles with the metadata
-/// <c>WaylandSide</c> ("Server", "Client" or "Server;Client"); the namespace of each side comes from the MSBuild
+/// <c>WaylandSide</c> ("Server", "Client" or "Server,Client": a semicolon would start a comment in the generated .editorconfig); the namespace of each side comes from the MSBuild
 /// properties <c>WaylandServerNamespace</c> / <c>WaylandClientNamespace</c>. All XML of one side is one closed set.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -47,7 +47,7 @@ public sealed class BindingsGenerator : IIncrementalGenerator
         {
             var protocols = new List<Protocol>();
             bool failed = false;
-            foreach (var f in files.Where(f => f.Side.Split(';').Any(s => s.Trim().Equals(side.ToString(), StringComparison.OrdinalIgnoreCase))).OrderBy(f => f.Path, StringComparer.Ordinal))
+            foreach (var f in files.Where(f => f.Side.Split(',', ';').Any(s => s.Trim().Equals(side.ToString(), StringComparison.OrdinalIgnoreCase))).OrderBy(f => f.Path, StringComparer.Ordinal))
             {
                 try { protocols.Add(ProtocolParser.Parse(f.Text)); }
                 catch (Exception e) { Report(spc, f.Path, e.Message); failed = true; }

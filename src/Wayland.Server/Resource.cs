@@ -43,7 +43,7 @@ public abstract unsafe class Resource
     /// <summary>Raised after libwayland destroyed the resource, whatever the cause.</summary>
     public event Action<Resource>? Destroyed;
 
-    protected internal abstract void Dispatch(uint opcode, WlArgument* args);
+    protected abstract void Dispatch(uint opcode, WlArgument* args);
 
     /// <summary>Called once when the resource is destroyed, whatever the cause.</summary>
     protected virtual void OnResourceDestroyed() { }
