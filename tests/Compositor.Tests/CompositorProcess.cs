@@ -65,8 +65,13 @@ public sealed class CompositorProcess : IDisposable
     public bool HasExited => _process.HasExited;
     public string Log { get { lock (_log) return _log.ToString(); } }
 
-    /// <summary>The compositor's open file descriptors, from /proc.</summary>
-    public int OpenFds => Directory.GetFiles($"/proc/{Pid}/fd").Length;
+    /// <summary>The compositor's open file descriptors, from /proc, less the assembly files a JIT-run .NET
+    /// runtime maps lazily as code paths are first used (the NativeAOT binary has none).</summary>
+    public IReadOnlyList<string> OpenFds =>
+        Directory.GetFiles($"/proc/{Pid}/fd")
+            .Select(f => $"{Path.GetFileName(f)} -> {new FileInfo(f).LinkTarget}")
+            .Where(l => !l.EndsWith(".dll", StringComparison.Ordinal))
+            .ToList();
 
     /// <summary>Asks for a screenshot (SIGUSR1) and waits until it is written after the next frame.</summary>
     public Png Screenshot()
