@@ -32,7 +32,9 @@ public sealed class CompositorProcess : IDisposable
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
         var end = DateTime.UtcNow.AddSeconds(20);
-        while (!File.Exists(Path.Combine(RuntimeDir, Socket)))
+        // Not the socket file: libwayland creates it at bind(), a moment before listen(). The compositor logs
+        // "listening on" once the socket accepts connections.
+        while (!Log.Contains("listening on"))
         {
             if (_process.HasExited) throw new InvalidOperationException($"compositor exited with {_process.ExitCode} before listening:\n{Log}");
             if (DateTime.UtcNow > end) throw new TimeoutException($"compositor did not listen within 20 s:\n{Log}");
