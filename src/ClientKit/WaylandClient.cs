@@ -22,6 +22,7 @@ public sealed class WaylandClient : IDisposable
         Presentation = BindOrNull<WpPresentation>();
         Viewporter = BindOrNull<WpViewporter>();
         Output = BindOrNull<WlOutput>();
+        Dmabuf = BindOrNull<ZwpLinuxDmabufV1>();
         if (WmBase != null) WmBase.OnPing += serial => WmBase.Pong(serial);
         if (Presentation != null) Presentation.OnClockId += id => PresentationClock = id;
         connection.Roundtrip();
@@ -38,6 +39,7 @@ public sealed class WaylandClient : IDisposable
     public WpPresentation? Presentation { get; }
     public WpViewporter? Viewporter { get; }
     public WlOutput? Output { get; }
+    public ZwpLinuxDmabufV1? Dmabuf { get; }
     public uint? PresentationClock { get; private set; }
 
     /// <summary>Binds a global at min(advertised, the version this binding knows, <paramref name="maxVersion"/>).</summary>

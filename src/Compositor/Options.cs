@@ -12,6 +12,8 @@ public sealed record Options
     public LogLevel LogLevel { get; init; } = LogLevel.Info;
     public string? ScreenshotPath { get; init; }
     public string? DrmDevice { get; init; }
+    /// <summary>The DRM node linux-dmabuf names as main device; "none" for none (no feedback, version 3).</summary>
+    public string? DmabufDevice { get; init; }
 
     public const string Usage = """
         Usage: compositor [options]
@@ -21,6 +23,8 @@ public sealed record Options
           --refresh=MHZ         refresh rate in mHz (headless; default 60000)
           --log-level=LEVEL     debug, info, warn or error (default info)
           --screenshot=FILE.png write the output at exit; SIGUSR1 writes it on demand
+          --dmabuf-device=PATH  the DRM node linux-dmabuf feedback names as main device (default: the
+                                first render node, else the first card; "none": no feedback, version 3)
           --help                this text
         WAYLAND_DEBUG=server traces the protocol (libwayland's own trace).
         """;
@@ -48,6 +52,7 @@ public sealed record Options
                 "log-level" => o with { LogLevel = Log.TryParseLevel(value, out var l) ? l : throw new UsageException($"unknown log level '{value}'") },
                 "screenshot" => o with { ScreenshotPath = value },
                 "device" => o with { DrmDevice = value },
+                "dmabuf-device" => o with { DmabufDevice = value },
                 _ => throw new UsageException($"unknown option --{name}"),
             };
         }

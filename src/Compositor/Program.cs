@@ -26,6 +26,12 @@ try
     server.AddGlobal(XdgShellGlobal.Create(server));
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
+    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice);
+    server.Buffers.AddFactory(dmabuf.TryCreateBuffer);
+    server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
+    Log.Info(dmabuf.MainDevicePath is { } dev
+        ? $"linux-dmabuf v5: main device {dev} ({dmabuf.MainDevice}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
+        : "linux-dmabuf v3: no DRM device, so no feedback");
     backend.Start(server);
     server.Listen();
     Log.Info($"backend {backend.Name}: {string.Join(", ", server.Outputs.Select(o => o.Description))}");

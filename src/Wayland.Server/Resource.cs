@@ -85,6 +85,8 @@ public abstract unsafe class Resource
         return listener;
     }
 
+    public static T? TryGet<T>(nint resource, InterfaceDescriptor iface) where T : Resource => TryGet<T>(resource, iface.Pointer);
+
     [UnmanagedCallersOnly]
     static int DispatchNative(nint implementation, nint target, uint opcode, WlMessage* message, WlArgument* args)
     {

@@ -104,6 +104,18 @@ public static unsafe class CpuRenderer
         return 0xFF000000 | ((src & 0xFFFFFF) + (rb | g));
     }
 
+    /// <summary>BT.601 limited range, the usual meaning of NV12 without further color information.</summary>
+    static uint Nv12(PixelAccess px, int x, int y)
+    {
+        int luma = px.Data[(long)y * px.Stride + x];
+        byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2;
+        int c = luma - 16, d = uv[0] - 128, e = uv[1] - 128;
+        int r = Math.Clamp((298 * c + 409 * e + 128) >> 8, 0, 255);
+        int g = Math.Clamp((298 * c - 100 * d - 208 * e + 128) >> 8, 0, 255);
+        int b = Math.Clamp((298 * c + 516 * d + 128) >> 8, 0, 255);
+        return 0xFF000000 | (uint)(r << 16 | g << 8 | b);
+    }
+
     /// <summary>One pixel as premultiplied ARGB.</summary>
     static uint ReadPixel(PixelAccess px, int x, int y)
     {
@@ -117,6 +129,7 @@ public static unsafe class CpuRenderer
             uint swapped = (c & 0xFF00FF00) | ((c & 0xFF) << 16) | ((c >> 16) & 0xFF);
             return f == PixelFormat.Xbgr8888 ? 0xFF000000 | swapped : swapped;
         }
+        if (f == PixelFormat.Nv12) return Nv12(px, x, y);
         if (f == PixelFormat.Rgb565)
         {
             uint c = ((ushort*)row)[x];

@@ -1,0 +1,68 @@
+namespace Feedback;
+
+[Flags]
+public enum TrancheFlags : uint { None = 0, Scanout = 1 }
+
+/// <summary>A preference tranche: formats that work best when the buffer is allocated for <see cref="TargetDevice"/>.</summary>
+public sealed record Tranche(ulong TargetDevice, TrancheFlags Flags, FormatSet Formats)
+{
+    public bool Equals(Tranche? o) => o is not null && TargetDevice == o.TargetDevice && Flags == o.Flags && Formats.Equals(o.Formats);
+    public override int GetHashCode() => HashCode.Combine(TargetDevice, Flags, Formats);
+}
+
+/// <summary>
+/// One complete feedback as clients receive it: a main device, tranches in order of preference, and the format
+/// table they index. Immutable; equal feedbacks compare by content through a hash computed once, so a surface's
+/// feedback is re-sent only when it really changed.
+/// </summary>
+public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
+{
+    readonly int _hash;
+
+    DmabufFeedback(ulong mainDevice, IReadOnlyList<Tranche> tranches, FormatTable table)
+    {
+        MainDevice = mainDevice;
+        Tranches = tranches;
+        Table = table;
+        var h = new HashCode();
+        h.Add(mainDevice);
+        foreach (var t in tranches) h.Add(t);
+        _hash = h.ToHashCode();
+    }
+
+    public ulong MainDevice { get; }
+    public IReadOnlyList<Tranche> Tranches { get; }
+    public FormatTable Table { get; }
+
+    /// <summary>
+    /// Builds the feedback. Within tranches of the same (target device, flags), a pair keeps only its first,
+    /// most preferred, occurrence; tranches left empty are dropped. The table lists pairs in tranche order.
+    /// </summary>
+    public static DmabufFeedback Create(ulong mainDevice, IEnumerable<Tranche> tranches)
+    {
+        var seen = new Dictionary<(ulong, TrancheFlags), HashSet<FormatModifier>>();
+        var result = new List<Tranche>();
+        foreach (var t in tranches)
+        {
+            var key = (t.TargetDevice, t.Flags);
+            if (!seen.TryGetValue(key, out var used)) seen[key] = used = new HashSet<FormatModifier>();
+            var fresh = FormatSet.Of(t.Formats.Pairs.Where(p => !used.Contains(p)));
+            foreach (var p in fresh.Pairs) used.Add(p);
+            if (!fresh.IsEmpty) result.Add(t with { Formats = fresh });
+        }
+        var order = new List<FormatModifier>();
+        var inTable = new HashSet<FormatModifier>();
+        foreach (var t in result)
+            foreach (var p in t.Formats.Pairs)
+                if (inTable.Add(p)) order.Add(p);
+        return new DmabufFeedback(mainDevice, result, FormatTable.Get(order));
+    }
+
+    /// <summary>Every pair any tranche offers.</summary>
+    public IEnumerable<FormatModifier> AllPairs => Table.Pairs;
+
+    public bool Equals(DmabufFeedback? o) =>
+        o is not null && (ReferenceEquals(this, o) || _hash == o._hash && MainDevice == o.MainDevice && Tranches.SequenceEqual(o.Tranches));
+    public override bool Equals(object? obj) => Equals(obj as DmabufFeedback);
+    public override int GetHashCode() => _hash;
+}

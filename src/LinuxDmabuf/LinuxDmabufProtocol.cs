@@ -1,0 +1,241 @@
+// zwp_linux_dmabuf_v1, zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1 (stable/linux-dmabuf, v5).
+using System.Buffers.Binary;
+using Feedback;
+using LinuxDmabuf.Importers;
+using LinuxKernel.DmaBuf;
+using Microsoft.Win32.SafeHandles;
+using Wayland.Server;
+using Wayland.Server.Protocol;
+
+namespace LinuxDmabuf;
+
+public static class LinuxDmabufGlobal
+{
+    /// <summary>Version 5 with feedback when the host names a main device; version 3 otherwise, as Weston does.</summary>
+    public static Global Create(Display display, IDmabufHost host) =>
+        new(display, ZwpLinuxDmabufV1.Interface, host.DefaultFeedback != null ? 5 : 3, id => new LinuxDmabufResource(id, host));
+
+    /// <summary>Every pair some importer accepts: what clients may allocate.</summary>
+    public static FormatSet Formats(IDmabufHost host) =>
+        host.Importers.Aggregate(FormatSet.Empty, (s, i) => s.Union(i.Formats));
+}
+
+sealed class LinuxDmabufResource : ZwpLinuxDmabufV1
+{
+    readonly IDmabufHost _host;
+
+    public LinuxDmabufResource(NewId id, IDmabufHost host) : base(id)
+    {
+        _host = host;
+        if (Version >= 4) return; // since version 4 formats come through feedback; format and modifier events are deprecated
+        var formats = LinuxDmabufGlobal.Formats(host);
+        foreach (var f in formats.Formats)
+        {
+            SendFormat(f);
+            if (Version < 3) continue;
+            foreach (var p in formats.Pairs.Where(p => p.Format == f))
+                SendModifier(f, (uint)(p.Modifier >> 32), (uint)p.Modifier);
+        }
+    }
+
+    protected override void OnCreateParams(NewId paramsId) => _ = new BufferParamsResource(paramsId, _host);
+
+    protected override void OnGetDefaultFeedback(NewId id)
+    {
+        var f = _host.DefaultFeedback ?? throw new InvalidOperationException("feedback requested from a version 3 global");
+        _ = new FeedbackResource(id, f, null);
+    }
+
+    protected override void OnGetSurfaceFeedback(NewId id, Ref<WlSurface> surface)
+    {
+        var sf = _host.GetSurfaceFeedback(surface.Handle) ?? throw new InvalidOperationException($"no feedback for wl_surface@{surface.Handle}");
+        _ = new FeedbackResource(id, sf.Current, sf);
+    }
+}
+
+/// <summary>
+/// zwp_linux_buffer_params_v1 with the strictest checks of Weston, wlroots and Smithay combined. Every error
+/// names the plane and the values. The params own the fds they received; whatever happens (an error, destroy,
+/// the client going away), fds not handed to a buffer are closed.
+/// </summary>
+sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferParamsV1(id)
+{
+    const int MaxPlanes = 4;
+    readonly DmabufPlaneInput?[] _planes = new DmabufPlaneInput?[MaxPlanes];
+    bool _used;
+
+    sealed record DmabufPlaneInput(DmaBufHandle Fd, uint Offset, uint Stride, ulong Modifier);
+
+    protected override void OnAdd(SafeFileHandle fd, uint planeIdx, uint offset, uint stride, uint modifierHi, uint modifierLo)
+    {
+        var handle = new DmaBufHandle((int)fd.DangerousGetHandle(), ownsHandle: true);
+        fd.SetHandleAsInvalid();
+        ulong modifier = (ulong)modifierHi << 32 | modifierLo;
+        try
+        {
+            if (_used) Fail(Error.AlreadyUsed, "add: the params were already used to create a buffer");
+            if (planeIdx >= MaxPlanes) Fail(Error.PlaneIdx, $"add: plane index {planeIdx} is out of range (at most {MaxPlanes - 1})");
+            if (_planes[planeIdx] != null) Fail(Error.PlaneSet, $"add: plane {planeIdx} is already set");
+            foreach (var (p, i) in _planes.Select((p, i) => (p, i)))
+                if (p != null && p.Modifier != modifier)
+                    Fail(Error.InvalidFormat, $"add: plane {planeIdx} has modifier {Modifiers.Name(modifier)}, plane {i} has {Modifiers.Name(p.Modifier)}: all planes must share one");
+            _planes[planeIdx] = new DmabufPlaneInput(handle, offset, stride, modifier);
+            handle = null;
+        }
+        finally { handle?.Dispose(); }
+    }
+
+    protected override void OnCreate(int width, int height, uint format, Flags flags)
+    {
+        var attributes = Validate("create", width, height, format, flags);
+        if (TryImport(attributes, out var buffer, out string why))
+        {
+            var wlBuffer = new DmabufWlBuffer(new NewId(Client, 0, 1, WlBuffer.InterfaceName), buffer);
+            SendCreated(wlBuffer);
+        }
+        else
+        {
+            host.Log($"zwp_linux_buffer_params_v1@{Id}.create: {attributes}: {why}");
+            SendFailed();
+        }
+    }
+
+    protected override void OnCreateImmed(NewId bufferId, int width, int height, uint format, Flags flags)
+    {
+        var attributes = Validate("create_immed", width, height, format, flags);
+        if (!TryImport(attributes, out var buffer, out string why))
+            Fail(Error.InvalidWlBuffer, $"create_immed: {attributes} could not be imported: {why}");
+        _ = new DmabufWlBuffer(bufferId, buffer);
+    }
+
+    bool TryImport(DmabufAttributes attributes, out DmabufBuffer buffer, out string why)
+    {
+        buffer = new DmabufBuffer(attributes);
+        var reasons = new List<string>();
+        foreach (var importer in host.Importers)
+        {
+            var r = buffer.Import(importer);
+            if (r.Succeeded) { why = ""; return true; }
+            reasons.Add($"{importer.Name}: {r.Failure}");
+        }
+        buffer.Dispose();
+        why = reasons.Count == 0 ? "no importer" : string.Join("; ", reasons);
+        return false;
+    }
+
+    /// <summary>The checks of create and create_immed; on success the fds move into the returned attributes.</summary>
+    DmabufAttributes Validate(string request, int width, int height, uint format, Flags flags)
+    {
+        if (_used) Fail(Error.AlreadyUsed, $"{request}: the params were already used to create a buffer");
+        _used = true;
+        if (width < 1 || height < 1) Fail(Error.InvalidDimensions, $"{request}: {width}x{height} (width and height must be at least 1)");
+        var info = FormatInfo.Get(format) ?? Fail<FormatInfo>(Error.InvalidFormat, $"{request}: format 0x{format:x8} ({Fourcc.Name(format)}) is not a DRM format this compositor knows");
+        const Flags known = Flags.YInvert | Flags.Interlaced | Flags.BottomFirst;
+        if ((flags & ~known) != 0) Fail(Error.InvalidFormat, $"{request}: unknown flags 0x{(uint)(flags & ~known):x}");
+        if (_planes[0] == null) Fail(Error.Incomplete, $"{request}: plane 0 was not added");
+        int count = 0;
+        for (int i = 0; i < MaxPlanes; i++)
+        {
+            if (_planes[i] == null) continue;
+            if (i > 0 && _planes[i - 1] == null) Fail(Error.Incomplete, $"{request}: plane {i} was added but plane {i - 1} was not");
+            count++;
+        }
+        if (count != info.PlaneCount)
+            Fail(Error.Incomplete, $"{request}: {info.Name} has {info.PlaneCount} plane(s), {count} were added");
+        ulong modifier = _planes[0]!.Modifier;
+        var offered = LinuxDmabufGlobal.Formats(host);
+        if (!offered.Contains(format, modifier))
+            Fail(Error.InvalidFormat, $"{request}: {info.Name} with modifier {Modifiers.Name(modifier)} was not advertised");
+        for (int i = 0; i < count; i++) CheckBounds(request, info, i, width, height);
+        var planes = _planes.Take(count).Select(p => new DmabufPlane(p!.Fd, p.Offset, p.Stride)).ToList();
+        Array.Clear(_planes);
+        return new DmabufAttributes(width, height, format, modifier, (DmabufFlags)flags, planes);
+    }
+
+    /// <summary>The plane must fit in 32 bits and in its fd (whose size lseek(SEEK_END) tells; seek back after).</summary>
+    void CheckBounds(string request, FormatInfo info, int i, int width, int height)
+    {
+        var p = _planes[i]!;
+        var (w, h) = info.PlaneSize(i, width, height);
+        ulong rowBytes = (ulong)w * (ulong)info.BytesPerPixel[i];
+        ulong end = p.Offset + (ulong)p.Stride * (ulong)h;
+        if (end > uint.MaxValue)
+            Fail(Error.OutOfBounds, $"{request}: plane {i}: offset {p.Offset} + stride {p.Stride} x height {h} = {end} overflows 32 bits");
+        if (p.Stride < rowBytes)
+            Fail(Error.OutOfBounds, $"{request}: plane {i}: stride {p.Stride} is less than a row of {w} pixels ({rowBytes} bytes)");
+        long size;
+        try { size = p.Fd.GetSize(); }
+        catch (LinuxKernel.KernelException) { return; } // not seekable: the importer will judge (as Weston does)
+        if (p.Offset >= (ulong)size)
+            Fail(Error.OutOfBounds, $"{request}: plane {i}: offset {p.Offset} is past the end of its {size}-byte buffer");
+        ulong last = p.Offset + (ulong)p.Stride * (ulong)(h - 1) + rowBytes;
+        if (last > (ulong)size)
+            Fail(Error.OutOfBounds, $"{request}: plane {i}: {w}x{h} at offset {p.Offset} with stride {p.Stride} needs {last} bytes, the buffer has {size}");
+    }
+
+    void Fail(Error code, string message) => throw new ProtocolErrorException(this, (uint)code, $"zwp_linux_buffer_params_v1@{Id}.{message}");
+    T Fail<T>(Error code, string message) { Fail(code, message); return default!; }
+
+    protected override void OnResourceDestroyed()
+    {
+        foreach (var p in _planes) p?.Fd.Dispose();
+        Array.Clear(_planes);
+    }
+}
+
+/// <summary>The wl_buffer of a dma-buf. Destroying it releases the buffer's fds and imports.</summary>
+public sealed class DmabufWlBuffer(NewId id, DmabufBuffer buffer) : WlBuffer(id)
+{
+    public DmabufBuffer Buffer { get; } = buffer;
+
+    /// <summary>The dma-buf behind a wl_buffer resource, or null when it is not one of ours (wl_shm).</summary>
+    public static DmabufBuffer? From(nint resource) => Resource.TryGet<DmabufWlBuffer>(resource, Interface)?.Buffer;
+
+    protected override void OnResourceDestroyed() => Buffer.Dispose();
+}
+
+/// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes.</summary>
+sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
+{
+    readonly SurfaceFeedback? _surface;
+    FormatTable? _sentTable;
+
+    public FeedbackResource(NewId id, DmabufFeedback feedback, SurfaceFeedback? surface) : base(id)
+    {
+        _surface = surface;
+        Send(feedback);
+        if (surface != null) surface.Changed += Send;
+    }
+
+    void Send(DmabufFeedback f)
+    {
+        if (!IsAlive) return;
+        // A table never changes once sent; a different one is a new fd. The same table is not sent again
+        // (weston-simple-dmabuf-feedback keeps using the mapping it has).
+        if (!ReferenceEquals(f.Table, _sentTable))
+        {
+            SendFormatTable(f.Table.Fd, (uint)f.Table.Size);
+            _sentTable = f.Table;
+        }
+        Span<byte> dev = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice);
+        SendMainDevice(dev);
+        foreach (var t in f.Tranches)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice);
+            SendTrancheTargetDevice(dev);
+            var indices = new byte[t.Formats.Count * 2];
+            for (int i = 0; i < t.Formats.Count; i++)
+                BinaryPrimitives.WriteUInt16LittleEndian(indices.AsSpan(i * 2), f.Table.IndexOf(t.Formats.Pairs[i]));
+            SendTrancheFormats(indices);
+            SendTrancheFlags((TrancheFlags)(uint)t.Flags);
+            SendTrancheDone();
+        }
+        SendDone();
+    }
+
+    protected override void OnResourceDestroyed()
+    {
+        if (_surface != null) _surface.Changed -= Send;
+    }
+}
