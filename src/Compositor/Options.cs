@@ -14,11 +14,22 @@ public sealed record Options
     public string? DrmDevice { get; init; }
     /// <summary>The DRM node linux-dmabuf names as main device; "none" for none (no feedback, version 3).</summary>
     public string? DmabufDevice { get; init; }
+    /// <summary>DRM backend: drive the writeback connector instead of the display connectors (tests read back
+    /// what the CRTC scanned out).</summary>
+    public bool DrmWriteback { get; init; }
+    /// <summary>DRM backend: composite everything, never put client buffers on planes.</summary>
+    public bool NoPlanes { get; init; }
+    /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
+    public bool Debug { get; init; }
 
     public const string Usage = """
         Usage: compositor [options]
           --socket=NAME         listen on $XDG_RUNTIME_DIR/NAME (default: the first free wayland-N)
-          --backend=headless    output backend (headless; drm comes with the DRM backend)
+          --backend=B           headless (default) or drm
+          --device=PATH         drm: the KMS device (default: the first card with connectors)
+          --drm-writeback       drm: show on the writeback connector (screenshots read back the CRTC)
+          --no-planes           drm: composite everything (no direct scanout)
+          --debug               offer compositor_debug_v1 (why surfaces are or are not scanned out)
           --width=W --height=H  output size in pixels (headless; default 1024x640)
           --refresh=MHZ         refresh rate in mHz (headless; default 60000)
           --log-level=LEVEL     debug, info, warn or error (default info)
@@ -37,6 +48,12 @@ public sealed record Options
             string a = args[i];
             if (a is "-h" or "--help") throw new UsageException(null);
             if (!a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"unexpected argument '{a}'");
+            switch (a)
+            {
+                case "--drm-writeback": o = o with { DrmWriteback = true }; continue;
+                case "--no-planes": o = o with { NoPlanes = true }; continue;
+                case "--debug": o = o with { Debug = true }; continue;
+            }
             string name = a[2..], value;
             int eq = name.IndexOf('=');
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
@@ -56,7 +73,7 @@ public sealed record Options
                 _ => throw new UsageException($"unknown option --{name}"),
             };
         }
-        if (o.Backend != "headless") throw new UsageException($"unknown backend '{o.Backend}' (available: headless)");
+        if (o.Backend is not ("headless" or "drm")) throw new UsageException($"unknown backend '{o.Backend}' (available: headless, drm)");
         return o;
     }
 

@@ -15,18 +15,23 @@ Log.Level = options.LogLevel;
 
 try
 {
-    using var server = new Server(options);
+    // The backend goes last: outputs (owned by the server) release their KMS objects before the device closes.
     using IBackend backend = options.Backend switch
     {
+        "drm" => new Compositor.Backends.Drm.DrmBackend(options),
         _ => new HeadlessBackend(options),
     };
+    using var server = new Server(options);
     server.AddGlobal(CompositorGlobal.Create(server));
     server.AddGlobal(SubcompositorGlobal.Create(server));
     server.AddGlobal(SeatGlobal.Create(server));
     server.AddGlobal(XdgShellGlobal.Create(server));
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
-    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice);
+    // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
+    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice ?? (backend as Compositor.Backends.Drm.DrmBackend)?.DevicePath);
+    server.Dmabuf = dmabuf;
+    if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);
     server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
     Log.Info(dmabuf.MainDevicePath is { } dev

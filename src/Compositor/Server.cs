@@ -38,6 +38,12 @@ public sealed class Server : IDisposable
     internal Dictionary<Surface, XdgSurfaceResource> XdgSurfaces { get; } = new();
     internal XdgSurfaceResource? XdgSurfaceOf(Surface s) => XdgSurfaces.GetValueOrDefault(s);
     public string? SocketName { get; private set; }
+    public DmabufHost? Dmabuf { get; set; }
+    public DebugGlobal? Debug { get; set; }
+
+    /// <summary>A backend's outcome for a surface in a frame, for debug clients.</summary>
+    public void ReportScanout(Surface surface, uint planeId, uint reasons, string description) =>
+        Debug?.Report(surface, planeId, reasons, description);
 
     public void AddGlobal(IDisposable global) => _globals.Add(global);
 
@@ -189,12 +195,18 @@ public sealed class Server : IDisposable
             if (cb.IsAlive) cb.SendDone(time.Milliseconds);
         foreach (var f in frame.Feedbacks)
             f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
-        frame.ReleaseBuffers();
         if (_screenshotRequested && output == Outputs[0])
         {
             _screenshotRequested = false;
             WriteScreenshot();
         }
+    }
+
+    internal void FrameDiscarded(Frame frame)
+    {
+        var now = MonotonicTime.Now;
+        foreach (var cb in frame.FrameCallbacks) if (cb.IsAlive) cb.SendDone(now.Milliseconds);
+        foreach (var f in frame.Feedbacks) f.Discard();
     }
 
     // ------------------------------------------------------------------------------------------------ main loop

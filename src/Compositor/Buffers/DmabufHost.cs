@@ -9,7 +9,7 @@ namespace Compositor.Buffers;
 /// <summary>
 /// What the compositor offers linux-dmabuf: its importers (the CPU importer now; EGL and KMS framebuffers join
 /// with their renderer and backend) and its feedback. The main device is the DRM device the compositor uses:
-/// the one given with --dmabuf-device, else the first render node, else the first primary node; with none
+/// the one given with --dmabuf-device, else the first KMS device (see <see cref="FindDevice"/>); with none
 /// (a machine without DRM) there is no feedback and the global stays at version 3.
 /// </summary>
 public sealed class DmabufHost : IDmabufHost
@@ -35,9 +35,32 @@ public sealed class DmabufHost : IDmabufHost
     public DeviceNumber? MainDevice { get; }
     public DmabufFeedback? DefaultFeedback { get; }
 
+    /// <summary>
+    /// The default main device: the first KMS device (a card with dumb buffers and connectors, the one the DRM
+    /// backend drives by default), else the first render node, else the first card.
+    /// Not simply the first render node: clients allocate on the main device (weston-simple-dmabuf-feedback
+    /// opens it, or its render node, with GBM), and the first render node can be one nothing allocates on. In
+    /// the test VM it is vgem's renderD128: Mesa has no driver for vgem, its software fallback (kms_swrast)
+    /// allocates dumb buffers, and render nodes refuse DRM_IOCTL_MODE_CREATE_DUMB (EACCES), so every GBM
+    /// allocation failed. A KMS device takes dumb buffers (kms_swrast works on vkms's card0), it is the device
+    /// whose buffers can be scanned out, and on an ordinary one-GPU machine it is the same GPU as before.
+    /// </summary>
     static string? FindDevice()
     {
         if (!Directory.Exists("/dev/dri")) return null;
+        foreach (var path in DrmDevice.ListNodes(DrmNodeType.Primary))
+        {
+            try
+            {
+                using var d = DrmDevice.Open(path);
+                if (d.TryGetCapability(DrmCapability.DumbBuffer, out ulong dumb) && dumb != 0 && d.GetResources().ConnectorIds.Count > 0)
+                    return path;
+            }
+            catch (Exception e) when (e is KernelException or DllNotFoundException)
+            {
+                // Not openable (permissions), no KMS (EOPNOTSUPP), or no libdrm: not a candidate.
+            }
+        }
         return DrmDevice.ListNodes(DrmNodeType.Render).FirstOrDefault() ?? DrmDevice.ListNodes(DrmNodeType.Primary).FirstOrDefault();
     }
 

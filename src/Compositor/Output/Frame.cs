@@ -31,9 +31,17 @@ public sealed class Frame
         Surfaces.Add(s);
     }
 
-    internal void ReleaseBuffers()
+    /// <summary>Releases the buffers the frame composited and returns the ones it scanned out: those stay locked
+    /// until a later frame replaced them on screen.</summary>
+    internal List<FrameSurface> ReleaseComposited()
     {
-        foreach (var s in Surfaces) s.Buffer.Unlock();
+        var kept = new List<FrameSurface>();
+        foreach (var s in Surfaces)
+        {
+            if (ScannedOut.Contains(s.Surface)) kept.Add(s);
+            else s.Buffer.Unlock();
+        }
         Surfaces.Clear();
+        return kept;
     }
 }

@@ -86,13 +86,35 @@ public abstract class Output
         Show(frame);
     }
 
-    /// <summary>Backend: the frame is on screen.</summary>
+    List<FrameSurface> _onPlanes = new();
+
+    /// <summary>Backend: the frame is on screen. Buffers it composited are released now; buffers it put on planes
+    /// stay locked until the next presented frame has replaced them (they are read until then).</summary>
     protected void Presented(Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
     {
         Sequence = sequence;
         FramesPresented++;
         _state = RepaintState.Idle;
         Server.FramePresented(this, frame, time, sequence, flags);
+        var scannedOut = frame.ReleaseComposited();
+        foreach (var s in _onPlanes) s.Buffer.Unlock();
+        _onPlanes = scannedOut;
+        RepaintIfWanted();
+    }
+
+    /// <summary>Backend: the frame never reached the screen (the commit failed). What was on screen stays;
+    /// clients are answered (feedback discarded, frame callbacks done) so none waits for a frame that will not come.</summary>
+    protected void Discarded(Frame frame)
+    {
+        _state = RepaintState.Idle;
+        Server.FrameDiscarded(frame);
+        frame.ScannedOut.Clear();
+        frame.ReleaseComposited();
+        RepaintIfWanted();
+    }
+
+    void RepaintIfWanted()
+    {
         if (_repaintWanted || !Damage.IsEmpty || Server.HasWaitingFrameCallbacks(this))
         {
             _repaintWanted = false;

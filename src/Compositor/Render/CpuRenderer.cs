@@ -16,20 +16,25 @@ public static unsafe class CpuRenderer
 
     public static void Render(uint[] target, int width, int height, Frame frame)
     {
-        var clip = frame.Damage.Intersect(new Rect(0, 0, width, height));
+        fixed (uint* dst = target) Render(dst, width, width, height, frame, frame.Damage);
+    }
+
+    /// <summary>Composites into <paramref name="dst"/> (rows of <paramref name="stridePixels"/>) within
+    /// <paramref name="damage"/>; surfaces the backend put on planes of their own are left out.</summary>
+    public static void Render(uint* dst, int stridePixels, int width, int height, Frame frame, Rect damage)
+    {
+        var clip = damage.Intersect(new Rect(0, 0, width, height));
         if (clip.IsEmpty) return;
-        fixed (uint* dst = target)
+        for (int y = clip.Y; y < clip.Bottom; y++)
+            new Span<uint>(dst + (long)y * stridePixels + clip.X, clip.Width).Fill(Background);
+        foreach (var s in frame.Surfaces)
         {
-            for (int y = clip.Y; y < clip.Bottom; y++)
-                new Span<uint>(dst + y * width + clip.X, clip.Width).Fill(Background);
-            foreach (var s in frame.Surfaces)
-            {
-                var area = s.OutputRect.Intersect(clip);
-                if (area.IsEmpty) continue;
-                using var px = s.Buffer.BeginCpuRead();
-                if (!px.IsValid) continue;
-                Draw(dst, width, s, area, px);
-            }
+            if (frame.ScannedOut.Contains(s.Surface)) continue;
+            var area = s.OutputRect.Intersect(clip);
+            if (area.IsEmpty) continue;
+            using var px = s.Buffer.BeginCpuRead();
+            if (!px.IsValid) continue;
+            Draw(dst, stridePixels, s, area, px);
         }
     }
 

@@ -1,0 +1,100 @@
+using Compositor.Buffers;
+using Compositor.Output;
+using Compositor.Scene;
+using Feedback;
+using LinuxDmabuf.Importers;
+using LinuxKernel.Drm;
+using Wayland.Server.Protocol;
+
+namespace Compositor.Backends.Drm;
+
+/// <summary>What one plane shows: a framebuffer, the part of it read, and where on the output.</summary>
+public sealed record PlaneContent(Framebuffer Framebuffer, Rect Source, Rect Destination, Surface? Surface);
+
+/// <summary>The outcome for one surface of a frame: on which plane (0: composited) and, if composited, why.</summary>
+public readonly record struct ScanoutStatus(uint PlaneId, ScanoutReasons Reasons);
+
+/// <summary>
+/// Puts a frame's surfaces on planes, front to back: each surface that can be scanned out as it is goes onto a
+/// free overlay plane stacked below the planes of the surfaces in front of it; the bottom surface goes onto the
+/// primary plane when it covers the output and nothing needs composition. Every step is
+/// proved with an atomic TEST_ONLY commit of the whole state before it is kept. What remains is composited into
+/// the primary plane's buffer.
+/// </summary>
+public sealed class PlaneAssignment
+{
+    public Dictionary<KmsPlane, PlaneContent> Planes { get; } = new();
+    public Dictionary<Surface, ScanoutStatus> Statuses { get; } = new();
+    /// <summary>The primary plane shows a client buffer: nothing is composited this frame.</summary>
+    public bool PrimaryIsDirect { get; private set; }
+
+    public static PlaneAssignment Compute(Frame frame, Rect outputArea, KmsPlane primary, IReadOnlyList<KmsPlane> overlays,
+        Framebuffer composition, KmsImporter? kms, bool enabled, Func<PlaneAssignment, bool> test)
+    {
+        var a = new PlaneAssignment();
+        a.Planes[primary] = new PlaneContent(composition, new Rect(0, 0, composition.Width, composition.Height), outputArea, null);
+        var free = overlays.OrderByDescending(p => p.ZPos).ThenByDescending(p => p.Id).ToList();
+        long ceiling = long.MaxValue; // planes given to surfaces further back must stack below this
+        var composedInFront = Rect.Empty;
+        for (int i = frame.Surfaces.Count - 1; i >= 0; i--)
+        {
+            var fs = frame.Surfaces[i];
+            Framebuffer? fb = null;
+            var reasons = enabled ? Check(fs, outputArea, kms, primary, overlays, out fb) : ScanoutReasons.Disabled;
+            if (!composedInFront.Intersect(fs.OutputRect).IsEmpty) reasons |= ScanoutReasons.Occluded;
+            uint planeId = 0;
+            if (reasons == ScanoutReasons.None)
+            {
+                var pair = new FormatModifier(fb!.Format, ((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes.Modifier);
+                var content = new PlaneContent(fb, new Rect(0, 0, fb.Width, fb.Height), fs.OutputRect, fs.Surface);
+                bool bottomCoversAll = i == 0 && fs.OutputRect == outputArea && composedInFront.IsEmpty && primary.Formats.Contains(pair);
+                if (bottomCoversAll && a.TryPlace(primary, content, test)) { a.PrimaryIsDirect = true; planeId = primary.Id; }
+                else
+                {
+                    var fitting = free.Where(p => p.ZPos <= ceiling && p.Formats.Contains(pair)).ToList();
+                    if (!overlays.Any(p => p.Formats.Contains(pair))) reasons |= ScanoutReasons.FormatNotOnPlane;
+                    else if (fitting.Count == 0) reasons |= ScanoutReasons.NoFreePlane;
+                    else
+                    {
+                        var placed = fitting.FirstOrDefault(p => a.TryPlace(p, content, test));
+                        if (placed == null) reasons |= ScanoutReasons.TestCommitFailed;
+                        else { planeId = placed.Id; free.Remove(placed); ceiling = placed.ZPos; }
+                    }
+                }
+            }
+            if (planeId != 0) frame.ScannedOut.Add(fs.Surface);
+            else composedInFront = composedInFront.Union(fs.OutputRect);
+            a.Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons);
+        }
+        return a;
+    }
+
+    bool TryPlace(KmsPlane plane, PlaneContent content, Func<PlaneAssignment, bool> test)
+    {
+        var previous = Planes.GetValueOrDefault(plane);
+        Planes[plane] = content;
+        if (test(this)) return true;
+        if (previous != null) Planes[plane] = previous; else Planes.Remove(plane);
+        return false;
+    }
+
+    /// <summary>What keeps a surface off every plane, before any plane is tried.</summary>
+    static ScanoutReasons Check(FrameSurface fs, Rect outputArea, KmsImporter? kms, KmsPlane primary, IReadOnlyList<KmsPlane> overlays, out Framebuffer? fb)
+    {
+        fb = null;
+        if (fs.Buffer is not DmabufClientBuffer dmabuf || kms == null) return ScanoutReasons.NotDmabuf;
+        var r = ScanoutReasons.None;
+        var s = fs.Surface;
+        if (s.Transform != WlOutput.Transform.Normal || s.Scale != 1 || s.Viewport.HasSource || s.Viewport.HasDestination ||
+            fs.OutputRect.Width != dmabuf.Width || fs.OutputRect.Height != dmabuf.Height)
+            r |= ScanoutReasons.ScaledOrTransformed;
+        if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
+        var attrs = dmabuf.Dmabuf.Attributes;
+        var pair = new FormatModifier(attrs.Format, attrs.Modifier);
+        if (!primary.Formats.Contains(pair) && !overlays.Any(p => p.Formats.Contains(pair))) return r | ScanoutReasons.FormatNotOnPlane;
+        if (r != ScanoutReasons.None) return r;
+        if (dmabuf.Dmabuf.Get<KmsFramebufferImport>(kms) is not { } import) return ScanoutReasons.FramebufferImportFailed;
+        fb = import.Framebuffer;
+        return ScanoutReasons.None;
+    }
+}
