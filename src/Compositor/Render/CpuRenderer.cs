@@ -77,11 +77,11 @@ public static unsafe class CpuRenderer
         }
     }
 
-    static bool IsRowFormat(uint f) => f == PixelFormat.Argb8888 || f == PixelFormat.Xrgb8888;
+    static bool IsRowFormat(uint f) => f == Feedback.Fourcc.Argb8888 || f == Feedback.Fourcc.Xrgb8888;
 
     static void CompositeRow(uint* d, uint* s, int n, uint fourcc)
     {
-        if (fourcc == PixelFormat.Xrgb8888)
+        if (fourcc == Feedback.Fourcc.Xrgb8888)
         {
             Buffer.MemoryCopy(s, d, n * 4L, n * 4L);
             return;
@@ -126,16 +126,16 @@ public static unsafe class CpuRenderer
     {
         byte* row = px.Data + (long)y * px.Stride;
         uint f = px.Fourcc;
-        if (f == PixelFormat.Argb8888) return ((uint*)row)[x];
-        if (f == PixelFormat.Xrgb8888) return 0xFF000000 | ((uint*)row)[x];
-        if (f == PixelFormat.Abgr8888 || f == PixelFormat.Xbgr8888)
+        if (f == Feedback.Fourcc.Argb8888) return ((uint*)row)[x];
+        if (f == Feedback.Fourcc.Xrgb8888) return 0xFF000000 | ((uint*)row)[x];
+        if (f == Feedback.Fourcc.Abgr8888 || f == Feedback.Fourcc.Xbgr8888)
         {
             uint c = ((uint*)row)[x];
             uint swapped = (c & 0xFF00FF00) | ((c & 0xFF) << 16) | ((c >> 16) & 0xFF);
-            return f == PixelFormat.Xbgr8888 ? 0xFF000000 | swapped : swapped;
+            return f == Feedback.Fourcc.Xbgr8888 ? 0xFF000000 | swapped : swapped;
         }
-        if (f == PixelFormat.Nv12) return Nv12(px, x, y);
-        if (f == PixelFormat.Rgb565)
+        if (f == Feedback.Fourcc.Nv12) return Nv12(px, x, y);
+        if (f == Feedback.Fourcc.Rgb565)
         {
             uint c = ((ushort*)row)[x];
             uint r = (c >> 11) & 0x1F, g = (c >> 5) & 0x3F, b = c & 0x1F;

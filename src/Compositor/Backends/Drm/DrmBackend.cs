@@ -18,6 +18,7 @@ public sealed class DrmBackend(Options options) : IBackend
 {
     readonly Dictionary<uint, DrmOutput> _outputs = new();
     readonly Dictionary<Surface, ScanoutStatus> _lastStatus = new();
+    readonly Dictionary<uint, KmsPlane> _planes = new();
     EventSource? _drmSource;
     ScanoutFeedbackPolicy? _feedback;
     Server? _server;
@@ -52,6 +53,7 @@ public sealed class DrmBackend(Options options) : IBackend
         if (options.DrmWriteback) Device.SetClientCapability(DrmClientCapability.WritebackConnectors);
         var res = Device.GetResources();
         var planes = Device.GetPlanes().Select(p => new KmsPlane(Device, p)).ToList();
+        foreach (var p in planes) _planes[p.Id] = p;
         var planeFormats = planes.Aggregate(FormatSet.Empty, (s, p) => s.Union(p.Formats));
         Kms = new KmsImporter(Device, planeFormats);
         if (server.Dmabuf is { } host)
@@ -112,14 +114,15 @@ public sealed class DrmBackend(Options options) : IBackend
         if (!_lastStatus.TryGetValue(surface, out var last) || last != status)
         {
             _lastStatus[surface] = status;
-            Log.Debug(status.PlaneId != 0
-                ? $"{surface.Resource} on {output.Name}: scanned out on plane {status.PlaneId}"
-                : $"{surface.Resource} on {output.Name}: composited ({status.Reasons})");
+            Log.Debug($"{surface.Resource} on {output.Name}: {Describe(status)}");
             if (_lastStatus.Count > 256) foreach (var gone in _lastStatus.Keys.Where(k => k.IsDestroyed).ToList()) _lastStatus.Remove(gone);
         }
-        _server!.ReportScanout(surface, status.PlaneId, (uint)status.Reasons, status.PlaneId != 0 ? "scanned out" : status.Reasons.ToString());
+        _server!.ReportScanout(surface, status.PlaneId, (uint)status.Reasons, Describe(status));
         _feedback?.Update(surface, status, MonotonicTime.Now);
     }
+
+    string Describe(ScanoutStatus s) =>
+        s.PlaneId != 0 ? $"scanned out on {_planes[s.PlaneId]}" : $"composited ({s.Reasons})";
 
     public void Dispose()
     {

@@ -58,10 +58,10 @@ public sealed unsafe class DrmOutput : Output.Output
         _otherConnectorsOnCrtc = otherConnectorsOnCrtc;
         PhysicalSize = ((int)connector.WidthMm, (int)connector.HeightMm);
         _modeBlob = new PropertyBlob(_device, Kms.ModeBlob(mode));
-        for (int i = 0; i < 2; i++) _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Buffers.PixelFormat.Xrgb8888);
+        for (int i = 0; i < 2; i++) _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
         if (connector.Type == DrmConnectorType.Writeback)
         {
-            _writeback = [DumbFramebuffer.Create(_device, Width, Height, Buffers.PixelFormat.Xrgb8888), DumbFramebuffer.Create(_device, Width, Height, Buffers.PixelFormat.Xrgb8888)];
+            _writeback = [DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888), DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888)];
             _writebackFence = (int*)NativeMemory.AllocZeroed(sizeof(int));
         }
         _timerSource = server.Display.Loop.AddFd(_timer.Handle, EventLoop.Readable, _ => { _timer.Acknowledge(); RunRepaint(); });
