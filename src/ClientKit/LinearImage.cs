@@ -12,9 +12,11 @@ namespace ClientKit;
 /// </summary>
 public sealed class LinearImage : IDisposable
 {
-    LinearImage(DmaBufHandle fd, int width, int height, uint format, (uint Offset, uint Stride)[] planes)
+    readonly bool _isDmaBuf;
+
+    LinearImage(DmaBufHandle fd, int width, int height, uint format, (uint Offset, uint Stride)[] planes, bool isDmaBuf)
     {
-        Fd = fd; Width = width; Height = height; Format = format; Planes = planes;
+        Fd = fd; Width = width; Height = height; Format = format; Planes = planes; _isDmaBuf = isDmaBuf;
     }
 
     public DmaBufHandle Fd { get; }
@@ -36,10 +38,14 @@ public sealed class LinearImage : IDisposable
             using var mem = MemFd.Create("clientkit-linear", alloc, FileSeals.Shrink);
             fd = new DmaBufHandle(Tmds.Linux.LibC.dup(mem.DangerousGetFd()), ownsHandle: true);
         }
-        var image = new LinearImage(fd, width, height, format, layout);
-        image.Fill(pixel, allocator != null);
+        var image = new LinearImage(fd, width, height, format, layout, allocator != null);
+        image.Fill(pixel, image._isDmaBuf);
         return image;
     }
+
+    /// <summary>Writes new pixels into the same buffer (between DMA_BUF_IOCTL_SYNC start/end for a dma-buf);
+    /// a compositor that shows it sees them after the client's next damaging commit.</summary>
+    public void Redraw(Func<int, int, uint> pixel) => Fill(pixel, _isDmaBuf);
 
     static (uint, uint)[] Layout(int w, int h, uint format, out long size)
     {

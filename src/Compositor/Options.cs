@@ -35,7 +35,7 @@ public sealed record Options
           --log-level=LEVEL     debug, info, warn or error (default info)
           --screenshot=FILE.png write the output at exit; SIGUSR1 writes it on demand
           --dmabuf-device=PATH  the DRM node linux-dmabuf feedback names as main device (default: the
-                                first render node, else the first card; "none": no feedback, version 3)
+                                KMS device, else the first render node; "none": no feedback, version 3)
           --help                this text
         WAYLAND_DEBUG=server traces the protocol (libwayland's own trace).
         """;

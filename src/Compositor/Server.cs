@@ -245,6 +245,8 @@ public sealed class Server : IDisposable
 
     public void Dispose()
     {
+        // Clients first: destroying their surfaces still damages outputs and schedules repaints.
+        Display.DestroyClients();
         foreach (var o in Outputs) o.Dispose();
         _wakeSource?.Dispose();
         foreach (var g in _globals) g.Dispose(); // before the display, which would destroy them itself

@@ -31,6 +31,12 @@ public sealed class FormatTable
         using (var fd = Fd.Lease())
             RandomAccess.Write(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd.Fd, ownsHandle: false), bytes.AsSpan(0, Size), 0);
         MemFd.AddSeals(Fd, FileSeals.Write | FileSeals.Shrink | FileSeals.Grow | FileSeals.Seal);
+        // Mode 000, as wlroots does. A memfd is made with mode 0777, so a client holding the fd could reopen it
+        // through /proc/self/fd/N as a new open file description; the seals refuse writes through any fd, and
+        // with mode 000 a client that is not root cannot even open it (root's CAP_DAC_OVERRIDE ignores modes).
+        using (var fd = Fd.Lease())
+            if (Tmds.Linux.LibC.fchmod(fd.Fd, 0) != 0)
+                throw new KernelException("fchmod 0 of the format table", Tmds.Linux.LibC.errno);
     }
 
     public IReadOnlyList<FormatModifier> Pairs { get; }

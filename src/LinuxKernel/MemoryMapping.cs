@@ -45,14 +45,20 @@ public sealed unsafe class MemoryMapping : SafeHandle
     public nint DangerousGetAddress() => DangerousGetHandle();
 
     /// <summary>mmap(NULL, length, protection, MAP_SHARED, fd, offset).</summary>
-    public static MemoryMapping Map(FileDescriptorHandle fd, long length, MemoryProtection protection, long offset = 0)
+    public static MemoryMapping Map(FileDescriptorHandle fd, long length, MemoryProtection protection, long offset = 0) =>
+        Map(fd, length, protection, offset, LibC.MAP_SHARED);
+
+    /// <summary>A read-only private mapping (MAP_PRIVATE): how a client must map a dmabuf feedback format table.</summary>
+    public static MemoryMapping MapPrivate(FileDescriptorHandle fd, long length) => Map(fd, length, MemoryProtection.Read, 0, LibC.MAP_PRIVATE);
+
+    static MemoryMapping Map(FileDescriptorHandle fd, long length, MemoryProtection protection, long offset, int flags)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         int prot = (protection.HasFlag(MemoryProtection.Read) ? LibC.PROT_READ : 0)
                    | (protection.HasFlag(MemoryProtection.Write) ? LibC.PROT_WRITE : 0);
         using FdLease lease = fd.Lease();
-        void* address = LibC.mmap(null, (size_t)(ulong)length, prot, LibC.MAP_SHARED, lease.Fd, offset);
+        void* address = LibC.mmap(null, (size_t)(ulong)length, prot, flags, lease.Fd, offset);
         if (address == LibC.MAP_FAILED)
         {
             throw new KernelException($"mmap of {length} bytes at offset {offset}", LibC.errno);

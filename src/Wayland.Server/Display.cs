@@ -54,6 +54,12 @@ public sealed unsafe class Display : IDisposable
         foreach (var f in extraFormats) Native.wl_display_add_shm_format(Handle, f);
     }
 
+    /// <summary>Disconnects every client (their resources are destroyed now), keeping the display.</summary>
+    public void DestroyClients()
+    {
+        if (Handle != 0) Native.wl_display_destroy_clients(Handle);
+    }
+
     public uint NextSerial() => Native.wl_display_next_serial(Handle);
     public void FlushClients() => Native.wl_display_flush_clients(Handle);
 

@@ -14,11 +14,14 @@
 #
 # XUNIT-ARGS go to the test executable, e.g. `-method '*Udmabuf*'` or `-class Compositor.VmTests.KernelDeviceTests`.
 # Env: COMPOSITOR_BIN (the compositor to test, default artifacts/compositor/compositor, which is built only
-# when missing: delete it to have it rebuilt), and run.sh's knobs.
+# when missing: delete it to have it rebuilt), COMPOSITOR_VM_OUT (instead of artifacts/vm-tests; inside the
+# repository, which is what the guest shares), and run.sh's knobs.
 set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-OUT=$REPO/artifacts/vm-tests
+# COMPOSITOR_VM_OUT: another place for the build and the results, so that two runs at once (two sessions in one
+# checkout) do not publish over each other's test binaries or delete each other's results.
+OUT=${COMPOSITOR_VM_OUT:-$REPO/artifacts/vm-tests}
 RESULTS=$OUT/results
 cd "$REPO" || exit 1
 

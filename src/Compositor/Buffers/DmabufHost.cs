@@ -36,7 +36,7 @@ public sealed class DmabufHost : IDmabufHost
     public DmabufFeedback? DefaultFeedback { get; }
 
     /// <summary>
-    /// The default main device: the first KMS device (a card with dumb buffers and connectors, the one the DRM
+    /// The default main device: the first KMS device (a card with display connectors, the one the DRM
     /// backend drives by default), else the first render node, else the first card.
     /// Not simply the first render node: clients allocate on the main device (weston-simple-dmabuf-feedback
     /// opens it, or its render node, with GBM), and the first render node can be one nothing allocates on. In
@@ -45,24 +45,9 @@ public sealed class DmabufHost : IDmabufHost
     /// allocation failed. A KMS device takes dumb buffers (kms_swrast works on vkms's card0), it is the device
     /// whose buffers can be scanned out, and on an ordinary one-GPU machine it is the same GPU as before.
     /// </summary>
-    static string? FindDevice()
-    {
-        if (!Directory.Exists("/dev/dri")) return null;
-        foreach (var path in DrmDevice.ListNodes(DrmNodeType.Primary))
-        {
-            try
-            {
-                using var d = DrmDevice.Open(path);
-                if (d.TryGetCapability(DrmCapability.DumbBuffer, out ulong dumb) && dumb != 0 && d.GetResources().ConnectorIds.Count > 0)
-                    return path;
-            }
-            catch (Exception e) when (e is KernelException or DllNotFoundException)
-            {
-                // Not openable (permissions), no KMS (EOPNOTSUPP), or no libdrm: not a candidate.
-            }
-        }
-        return DrmDevice.ListNodes(DrmNodeType.Render).FirstOrDefault() ?? DrmDevice.ListNodes(DrmNodeType.Primary).FirstOrDefault();
-    }
+    static string? FindDevice() =>
+        !Directory.Exists("/dev/dri") ? null
+        : DrmDevice.FindKmsCard() ?? DrmDevice.ListNodes(DrmNodeType.Render).FirstOrDefault() ?? DrmDevice.ListNodes(DrmNodeType.Primary).FirstOrDefault();
 
     public SurfaceFeedback? GetSurfaceFeedback(nint surfaceResource)
     {

@@ -48,6 +48,15 @@ public sealed unsafe class DrmDevice : IDisposable
         }
     }
 
+    /// <summary>
+    /// The first card node of a device with display connectors (sysfs lists them as cardN-NAME), or null. Found
+    /// without opening any device: opening a card while nobody is DRM master makes the opener master for a moment,
+    /// which could race a compositor starting on it.
+    /// </summary>
+    public static string? FindKmsCard() =>
+        ListNodes(DrmNodeType.Primary).FirstOrDefault(card =>
+            Directory.Exists("/sys/class/drm") && Directory.GetDirectories("/sys/class/drm", System.IO.Path.GetFileName(card) + "-*").Length > 0);
+
     /// <summary>The device nodes of a type under /dev/dri, in name order.</summary>
     public static IReadOnlyList<string> ListNodes(DrmNodeType nodeType)
     {

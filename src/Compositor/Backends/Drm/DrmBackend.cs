@@ -28,21 +28,8 @@ public sealed class DrmBackend(Options options) : IBackend
     public KmsImporter? Kms { get; private set; }
     public bool PlanesEnabled => !options.NoPlanes;
     /// <summary>The device path: linux-dmabuf names it as main device.</summary>
-    public string DevicePath { get; } = options.DrmDevice ?? FindKmsDevice();
-
-    static string FindKmsDevice()
-    {
-        foreach (var path in Directory.Exists("/dev/dri") ? DrmDevice.ListNodes(DrmNodeType.Primary) : [])
-        {
-            try
-            {
-                using var d = DrmDevice.Open(path);
-                if (d.TryGetCapability(DrmCapability.DumbBuffer, out ulong dumb) && dumb != 0 && d.GetResources().ConnectorIds.Count > 0) return path;
-            }
-            catch (KernelException) { }
-        }
-        throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)");
-    }
+    public string DevicePath { get; } = options.DrmDevice ?? (Directory.Exists("/dev/dri") ? DrmDevice.FindKmsCard() : null)
+        ?? throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)");
 
     public void Start(Server server)
     {

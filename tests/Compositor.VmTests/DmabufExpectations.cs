@@ -1,0 +1,81 @@
+using Feedback;
+using LinuxKernel;
+using LinuxKernel.DmaBuf;
+using LinuxKernel.Drm;
+using Xunit;
+
+namespace Compositor.VmTests;
+
+/// <summary>What the guest's devices and the compositor's importers say the dma-buf tests must see.</summary>
+internal static class DmabufExpectations
+{
+    /// <summary>
+    /// The pairs of the CPU importer (src/LinuxDmabuf/Importers/CpuImporter.cs), the compositor's only importer
+    /// in headless mode, written out here rather than read from it so that a change there shows up as a failure.
+    /// </summary>
+    public static readonly IReadOnlySet<(uint Format, ulong Modifier)> CpuPairs = new HashSet<(uint, ulong)>(
+        new[] { "AR24", "XR24", "AB24", "XB24", "RG16", "NV12" }.Select(f => (Code(f), Modifiers.Linear)));
+
+    public static uint Code(string fourcc) => Fourcc.Code(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
+
+    public static string Pair((uint Format, ulong Modifier) p) => $"{Fourcc.Name(p.Format)}:0x{p.Modifier:x16}";
+
+    public static string Pairs(IEnumerable<(uint, ulong)> pairs) => string.Join(", ", pairs.Select(Pair).Order());
+
+    /// <summary>
+    /// The default main device, found here the way the issue defines it, independently of the compositor: the
+    /// first card (in name order) whose driver takes dumb buffers and has connectors. In the VM that is vkms.
+    /// </summary>
+    public static string FirstKmsCard()
+    {
+        var seen = new List<string>();
+        foreach (string path in DrmDevice.ListNodes(DrmNodeType.Primary))
+        {
+            try
+            {
+                using var d = DrmDevice.Open(path);
+                bool dumb = d.TryGetCapability(DrmCapability.DumbBuffer, out ulong v) && v != 0;
+                int connectors = d.GetResources().ConnectorIds.Count;
+                if (dumb && connectors > 0) return path;
+                seen.Add($"{path} ({d.DriverName}: dumb {dumb}, {connectors} connectors)");
+            }
+            catch (KernelException e)
+            {
+                seen.Add($"{path} ({e.Message})");
+            }
+        }
+        throw new InvalidOperationException("no card with dumb buffers and connectors: " + string.Join("; ", seen) + " " + Rig.HowToRun);
+    }
+
+    public static IDmaBufAllocator OpenAllocator(string name) => name switch
+    {
+        "udmabuf" => OpenUdmabuf(),
+        "dma-heap" => OpenHeap(),
+        _ => throw new ArgumentException(name),
+    };
+
+    static IDmaBufAllocator OpenUdmabuf()
+    {
+        Rig.RequireDeviceNode(UdmabufAllocator.DefaultPath, "udmabuf (CONFIG_UDMABUF)");
+        return UdmabufAllocator.Open();
+    }
+
+    static IDmaBufAllocator OpenHeap()
+    {
+        Rig.RequireDeviceNode("/dev/dma_heap/system", "system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM)");
+        return DmaHeapAllocator.Open("system");
+    }
+
+    /// <summary>What an fd is, from /proc/self/fd: a dma-buf reads "/dmabuf:", a memfd "/memfd:NAME (deleted)".</summary>
+    public static string FdTarget(System.Runtime.InteropServices.SafeHandle fd) =>
+        new FileInfo($"/proc/self/fd/{fd.DangerousGetHandle()}").LinkTarget ?? "?";
+
+    public static void AssertColour(uint expected, uint actual, int tolerance, string where)
+    {
+        for (int shift = 0; shift < 24; shift += 8)
+        {
+            int e = (int)(expected >> shift & 0xFF), a = (int)(actual >> shift & 0xFF);
+            Assert.True(Math.Abs(e - a) <= tolerance, $"{where}: expected {expected:X6}, got {actual:X6} (tolerance {tolerance})");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System.Text.RegularExpressions;
+using ClientKit;
+using Feedback;
+using LinuxKernel;
+using LinuxKernel.DmaBuf;
+using Wayland.Client.Protocol;
+using Xunit;
+
+namespace Compositor.VmTests;
+
+/// <summary>
+/// The DRM backend on vkms. One KMS master at a time: these tests run one after another (one class). With
+/// --drm-writeback the output is vkms' writeback connector, so a screenshot is what the CRTC really produced from
+/// its planes, not what the compositor meant to show.
+/// </summary>
+public class DrmBackendTests
+{
+    const WpPresentationFeedback.Kind ScanoutFlags = WpPresentationFeedback.Kind.Vsync | WpPresentationFeedback.Kind.HwClock |
+                                                     WpPresentationFeedback.Kind.HwCompletion | WpPresentationFeedback.Kind.ZeroCopy;
+
+    static GuestCompositor Drm(string name, params string[] extra) => new(name, ["--backend=drm", "--debug", .. extra]);
+
+    /// <summary>A surface's scanout status and presentation as the client sees them.</summary>
+    sealed class Watched
+    {
+        public Watched(WaylandClient c, WlSurface surface)
+        {
+            Surface = surface;
+            c.Bind<CompositorDebugV1>().GetScanoutStatus(surface).OnStatus += (plane, reasons, text) => { Plane = plane; Reasons = reasons; Description = text; };
+        }
+
+        public WlSurface Surface { get; }
+        public uint Plane { get; private set; }
+        public CompositorScanoutStatusV1.Reason Reasons { get; private set; }
+        public string Description { get; private set; } = "";
+        public WpPresentationFeedback.Kind? Presented { get; private set; }
+        readonly Dictionary<LinearImage, WlBuffer> _buffers = new();
+
+        /// <summary>Shows the image and waits until that commit was presented.</summary>
+        public void Show(WaylandClient c, LinearImage image)
+        {
+            Presented = null;
+            var fb = c.Presentation!.Feedback(Surface);
+            fb.OnPresented += (_, _, _, _, _, _, flags) => Presented = flags;
+            bool discarded = false;
+            fb.OnDiscarded += () => discarded = true;
+            if (!_buffers.TryGetValue(image, out var buffer)) _buffers[image] = buffer = image.CreateBuffer(c.Dmabuf!);
+            Surface.Attach(buffer, 0, 0);
+            Surface.DamageBuffer(0, 0, image.Width, image.Height);
+            Surface.Commit();
+            c.DispatchUntil(() => Presented != null || discarded, GuestCompositor.Patience);
+            Assert.False(discarded, "the commit's presentation feedback was discarded");
+        }
+    }
+
+    [Fact]
+    public void RunsOnVkmsAndWlOutputShowsItsMode()
+    {
+        using var c = Drm("drm-mode");
+        var info = c.RunClient("wayland-info", [], GuestCompositor.Patience);
+        Assert.True(info.ExitCode == 0, info.ToString());
+        Assert.Contains("name: Virtual-1", info.Stdout);
+        Assert.Matches(new Regex(@"width: 1024 px, height: 768 px, refresh: 60\.0\d* Hz"), info.Stdout);
+        Assert.Equal(0, c.Terminate());
+    }
+
+    [Fact]
+    public void TwoLinearDmabufsAreScannedOutOneOnThePrimaryOneOnAnOverlayWithTheirExactPixels()
+    {
+        using var c = Drm("drm-scanout", "--drm-writeback");
+        using var udmabuf = UdmabufAllocator.Open();
+        using var client = c.Connect();
+        // A fullscreen window covering the output goes on the primary plane ...
+        var back = client.CreateToplevel(t => t.SetFullscreen(null));
+        Assert.Equal((1024, 768), (back.Width, back.Height));
+        using var left = LinearImage.Create(udmabuf, 1024, 768, Fourcc.Xrgb8888, (x, _) => x < 512 ? 0xFF102030u : 0xFF405060u);
+        var backWatch = new Watched(client, back.Surface);
+        backWatch.Show(client, left);
+        // ... a small one in front of it on an overlay (the second toplevel cascades to 32,32).
+        var front = client.CreateToplevel();
+        using var square = LinearImage.Create(udmabuf, 64, 64, Fourcc.Argb8888, (_, _) => 0xFFC0FFEE);
+        var frontWatch = new Watched(client, front.Surface);
+        frontWatch.Show(client, square);
+        client.Roundtrip();
+
+        Assert.True(backWatch.Plane != 0 && backWatch.Description.Contains("Primary"), $"fullscreen: {backWatch.Description}\n{c.LogTail()}");
+        Assert.True(frontWatch.Plane != 0 && frontWatch.Description.Contains("Overlay"), $"front: {frontWatch.Description}\n{c.LogTail()}");
+        Assert.Equal(ScanoutFlags, frontWatch.Presented! & ScanoutFlags);
+
+        var png = c.Screenshot();
+        Assert.Equal(0x102030u, png[100, 300]);
+        Assert.Equal(0x405060u, png[700, 300]);
+        Assert.Equal(0xC0FFEEu, png[32, 32]);
+        Assert.Equal(0xC0FFEEu, png[95, 95]);
+        Assert.Equal(0x102030u, png[96, 96]);
+        Assert.Equal(0, c.Terminate());
+    }
+
+    [Fact]
+    public void AFormatNoPlaneTakesIsCompositedGetsAScanoutTrancheAndIsScannedOutOnceTheClientFollowsIt()
+    {
+        using var c = Drm("drm-tranche", "--drm-writeback");
+        using var udmabuf = UdmabufAllocator.Open();
+        using var client = c.Connect();
+        var top = client.CreateToplevel();
+        using var feedback = new FeedbackListener(client.Dmabuf!.GetSurfaceFeedback(top.Surface));
+        client.Roundtrip();
+        Assert.Single(feedback.Received);
+        Assert.DoesNotContain(feedback.Last!.Tranches, t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Scanout));
+
+        // XBGR8888: the CPU renderer reads it, no vkms plane takes it.
+        var watch = new Watched(client, top.Surface);
+        using var xbgr = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xbgr8888, (_, _) => 0xFF123456);
+        watch.Show(client, xbgr);
+        Assert.Equal(0u, watch.Plane);
+        Assert.Equal(CompositorScanoutStatusV1.Reason.FormatNotOnPlane, watch.Reasons);
+        Assert.False(watch.Presented!.Value.HasFlag(WpPresentationFeedback.Kind.ZeroCopy));
+        Assert.Equal(0x123456u, c.Screenshot()[10, 10]);
+
+        client.DispatchUntil(() => feedback.Received.Count == 2, GuestCompositor.Patience);
+        var scanout = feedback.Last!.Tranches[0];
+        Assert.Equal(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Scanout, scanout.Flags);
+        Assert.Equal(DeviceNumber.Of(DmabufExpectations.FirstKmsCard()).Value, scanout.TargetDevice);
+        Assert.Contains((Fourcc.Xrgb8888, Modifiers.Linear), scanout.Pairs);
+        Assert.DoesNotContain(scanout.Pairs, p => p.Format == Fourcc.Xbgr8888);
+
+        // The client follows the tranche: the surface goes on a plane, and its feedback stays as it is (the tranche
+        // is neither withdrawn nor sent again) while it keeps drawing, past the one-second hysteresis.
+        using var xrgb = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xrgb8888, (_, _) => 0xFF654321);
+        watch.Show(client, xrgb);
+        Assert.NotEqual(0u, watch.Plane);
+        Assert.Equal(ScanoutFlags, watch.Presented!.Value & ScanoutFlags);
+        Assert.Equal(0x654321u, c.Screenshot()[10, 10]);
+        var until = DateTime.UtcNow.AddSeconds(2.5);
+        while (DateTime.UtcNow < until) watch.Show(client, xrgb);
+        Assert.Equal(2, feedback.Received.Count);
+        Assert.Equal(0, c.Terminate());
+    }
+}
