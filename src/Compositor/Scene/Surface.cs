@@ -119,8 +119,10 @@ public sealed class Surface
         if (s.BufferAttached)
         {
             var next = s.Buffer == 0 ? null : _server.Buffers.Get(s.Buffer);
+            // libwayland checked that it is a wl_buffer; every wl_buffer is wl_shm's or linux-dmabuf's, so this is
+            // a compositor bug, reported to the client as an implementation error.
             if (s.Buffer != 0 && next == null)
-                throw new ProtocolErrorException(Resource.Handle, (uint)WlDisplay.Error.InvalidObject, "attached wl_buffer is of no kind this compositor knows");
+                throw new InvalidOperationException($"wl_buffer@{s.Buffer:x} attached to {Resource} is of no kind the buffer registry knows");
             if (next != Buffer)
             {
                 next?.Lock();
