@@ -209,21 +209,12 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
             foreach (var (x, y) in new[] { (8, 8), (24, 8), (8, 24), (24, 24) })
             {
                 uint expected = Quadrant(x, invert ? 31 - y : y, 32) & 0xFFFFFF;
-                AssertColour(expected, png[x, y], tolerance, $"{format}{(invert ? " y-inverted" : "")} at {x},{y}");
+                Png.AssertColour(expected, png[x, y], tolerance, $"{format}{(invert ? " y-inverted" : "")} at {x},{y}");
             }
             top.XdgToplevel.Destroy();
             top.XdgSurface.Destroy();
             top.Surface.Destroy();
             c.Roundtrip();
-        }
-    }
-
-    static void AssertColour(uint expected, uint actual, int tolerance, string where)
-    {
-        for (int shift = 0; shift < 24; shift += 8)
-        {
-            int e = (int)(expected >> shift & 0xFF), a = (int)(actual >> shift & 0xFF);
-            Assert.True(Math.Abs(e - a) <= tolerance, $"{where}: expected {expected:X6}, got {actual:X6}");
         }
     }
 

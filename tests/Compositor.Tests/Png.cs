@@ -58,6 +58,16 @@ public sealed class Png
         return new Png(w, h, px);
     }
 
+    /// <summary>Each 8-bit channel of a 0xRRGGBB pixel within <paramref name="tolerance"/> of the expected one.</summary>
+    public static void AssertColour(uint expected, uint actual, int tolerance, string where)
+    {
+        for (int shift = 0; shift < 24; shift += 8)
+        {
+            int e = (int)(expected >> shift & 0xFF), a = (int)(actual >> shift & 0xFF);
+            Xunit.Assert.True(Math.Abs(e - a) <= tolerance, $"{where}: expected {expected:X6}, got {actual:X6} (tolerance {tolerance})");
+        }
+    }
+
     static int Paeth(int a, int b, int c)
     {
         int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);

@@ -69,13 +69,4 @@ internal static class DmabufExpectations
     /// <summary>What an fd is, from /proc/self/fd: a dma-buf reads "/dmabuf:", a memfd "/memfd:NAME (deleted)".</summary>
     public static string FdTarget(System.Runtime.InteropServices.SafeHandle fd) =>
         new FileInfo($"/proc/self/fd/{fd.DangerousGetHandle()}").LinkTarget ?? "?";
-
-    public static void AssertColour(uint expected, uint actual, int tolerance, string where)
-    {
-        for (int shift = 0; shift < 24; shift += 8)
-        {
-            int e = (int)(expected >> shift & 0xFF), a = (int)(actual >> shift & 0xFF);
-            Assert.True(Math.Abs(e - a) <= tolerance, $"{where}: expected {expected:X6}, got {actual:X6} (tolerance {tolerance})");
-        }
-    }
 }

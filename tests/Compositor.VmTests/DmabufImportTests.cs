@@ -100,6 +100,6 @@ public sealed class DmabufImportTests
         // NV12 goes through BT.601 limited range and back: allow rounding (as the host tests do).
         int tolerance = fourcc == Code("NV12") ? 6 : 0;
         foreach (var (x, y) in new[] { (16, 16), (48, 16), (16, 48), (48, 48), (1, 1), (62, 62) })
-            AssertColour(pattern(x, y) & 0xFFFFFF, png[x, y], tolerance, $"{what} at {x},{y}");
+            Compositor.Tests.Png.AssertColour(pattern(x, y) & 0xFFFFFF, png[x, y], tolerance, $"{what} at {x},{y}");
     }
 }

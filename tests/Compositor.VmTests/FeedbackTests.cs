@@ -1,3 +1,4 @@
+using ClientKit;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LinuxKernel;
@@ -120,8 +121,8 @@ public sealed partial class FeedbackTests
         Assert.True(client.Globals["zwp_linux_dmabuf_v1"].Version == 5, "the global is not version 5" + comp.LogTail());
         Assert.NotNull(client.Dmabuf);
 
-        using var byDefault = FeedbackReader.Read(client);
-        using var forSurface = FeedbackReader.Read(client, client.CreateSurface());
+        using var byDefault = FeedbackListener.Read(client);
+        using var forSurface = FeedbackListener.Read(client, client.CreateSurface());
         foreach (var (what, f) in new[] { ("default feedback", byDefault), ("surface feedback", forSurface) })
         {
             Assert.True(f.Problems.Count == 0, $"{what}: " + string.Join("; ", f.Problems));
@@ -132,8 +133,8 @@ public sealed partial class FeedbackTests
             Assert.True(CpuPairs.SetEquals(table) && table.Count == CpuPairs.Count, $"{what}: table {Pairs(table)}, expected {Pairs(CpuPairs)}");
             Assert.True(Enumerable.Range(0, f.Table.Length / 16).All(i => BitConverter.ToUInt32(f.Table, i * 16 + 4) == 0),
                 $"{what}: the padding of a table entry is not 0");
-            Assert.True(f.MainDevice == expected, $"{what}: main device 0x{f.MainDevice:X}, but stat({path}).st_rdev = 0x{expected:X}");
-            var tranche = Assert.Single(f.Tranches);
+            Assert.True(f.Last!.MainDevice == expected, $"{what}: main device 0x{f.Last!.MainDevice:X}, but stat({path}).st_rdev = 0x{expected:X}");
+            var tranche = Assert.Single(f.Last!.Tranches);
             Assert.True(tranche.TargetDevice == expected, $"{what}: tranche target 0x{tranche.TargetDevice:X}, expected 0x{expected:X} ({path})");
             Assert.True(tranche.Flags == 0, $"{what}: tranche flags {tranche.Flags}, expected none (no scanout in headless mode)");
             Assert.True(tranche.Indices.Count == tranche.Indices.Distinct().Count(), $"{what}: an index is listed twice");

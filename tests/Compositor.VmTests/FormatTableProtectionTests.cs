@@ -1,3 +1,4 @@
+using ClientKit;
 using LinuxKernel;
 using Tmds.Linux;
 using Xunit;
@@ -22,10 +23,10 @@ public sealed unsafe class FormatTableProtectionTests
     {
         using var comp = new GuestCompositor("table-protection");
         using var client = comp.Connect();
-        using var feedback = FeedbackReader.Read(client);
+        using var feedback = FeedbackListener.Read(client);
         Assert.NotNull(feedback.TableFd);
         int fd = (int)feedback.TableFd!.DangerousGetHandle();
-        uint size = feedback.TableSize;
+        uint size = (uint)feedback.TableSize;
         byte[] original = feedback.Table;
         Assert.Equal(16 * CpuPairs.Count, original.Length);
 
@@ -86,9 +87,9 @@ public sealed unsafe class FormatTableProtectionTests
         LibC.munmap(priv, (size_t)(ulong)size);
 
         // After all that the table is what it was, for this client and for a new one.
-        Assert.Equal(original, FeedbackReader.MapPrivateReadOnly(feedback.TableFd, size));
+        Assert.Equal(original, MapPrivateReadOnly(feedback.TableFd, size));
         using var other = comp.Connect();
-        using var otherFeedback = FeedbackReader.Read(other);
+        using var otherFeedback = FeedbackListener.Read(other);
         Assert.Equal(original, otherFeedback.Table);
         Assert.Null(client.Connection.Error);
         comp.AssertNoErrorsLogged();
@@ -108,7 +109,7 @@ public sealed unsafe class FormatTableProtectionTests
     {
         using var comp = new GuestCompositor("table-reopen");
         using var client = comp.Connect();
-        using var feedback = FeedbackReader.Read(client);
+        using var feedback = FeedbackListener.Read(client);
         // A copy of the table's fd without O_CLOEXEC (F_DUPFD), so that the shells below inherit it.
         int inherited = LibC.fcntl((int)feedback.TableFd!.DangerousGetHandle(), F_DUPFD, 100);
         Assert.True(inherited >= 100, $"F_DUPFD failed: errno {LibC.errno}");
@@ -134,5 +135,15 @@ public sealed unsafe class FormatTableProtectionTests
             }
         }
         finally { LibC.close(inherited); }
+    }
+
+    /// <summary>mmap(PROT_READ, MAP_PRIVATE), copied out and unmapped.</summary>
+    static unsafe byte[] MapPrivateReadOnly(System.Runtime.InteropServices.SafeHandle fd, uint size)
+    {
+        Assert.True(size > 0, "format_table with size 0");
+        void* at = LibC.mmap(null, (size_t)(ulong)size, LibC.PROT_READ, LibC.MAP_PRIVATE, (int)fd.DangerousGetHandle(), 0);
+        Assert.True(at != LibC.MAP_FAILED, $"mmap(PROT_READ, MAP_PRIVATE) of the {size}-byte format table failed: errno {LibC.errno}");
+        try { return new ReadOnlySpan<byte>(at, (int)size).ToArray(); }
+        finally { LibC.munmap(at, (size_t)(ulong)size); }
     }
 }
