@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using ClientKit;
+using Feedback;
+using LinuxKernel.DmaBuf;
+using Wayland.Client;
+using Wayland.Client.Protocol;
+
+// VmBench MODE SOCKET COMPOSITOR_PID [options]; prints "key value" lines on stdout that vm-guest.sh collects.
+//   create-destroy N ROUNDS   create_immed + wl_buffer.destroy of an NV12 (2-plane) udmabuf buffer, N per round,
+//                             a roundtrip every 100; falls back to XRGB8888 if the compositor refuses NV12
+//   feedback N                N connections one after another: time from bind(zwp_linux_dmabuf_v1 v5) +
+//                             get_default_feedback to the feedback's done
+//   rss N                     compositor VmRSS with 0, 1 and N connections, each holding a default feedback
+//   present SECONDS W H       a fullscreen toplevel showing 2 alternating XRGB8888 LINEAR udmabuf buffers, one
+//                             commit per frame callback, a presentation feedback per commit
+static class Program
+{
+    static int Main(string[] args)
+    {
+        string mode = args[0], socket = args[1];
+        int pid = int.Parse(args[2]);
+        var rest = args[3..];
+        try
+        {
+            switch (mode)
+            {
+                case "create-destroy": CreateDestroy(socket, pid, int.Parse(rest[0]), int.Parse(rest[1])); break;
+                case "feedback": FeedbackLatency(socket, int.Parse(rest[0])); break;
+                case "rss": Rss(socket, pid, int.Parse(rest[0])); break;
+                case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
+                default: Console.Error.WriteLine($"unknown mode {mode}"); return 2;
+            }
+        }
+        catch (Exception e)
+        {
+            Console.WriteLine($"error {e.GetType().Name}: {e.Message.Replace('\n', ' ')}");
+            Console.Error.WriteLine(e);
+            return 1;
+        }
+        return 0;
+    }
+
+    static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+    static double Median(List<double> v) { var s = v.OrderBy(x => x).ToList(); return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
+
+    // ---- 1. create_immed + destroy ----
+    static void CreateDestroy(string socket, int pid, int n, int rounds)
+    {
+        using var alloc = UdmabufAllocator.Open();
+        uint format = Fourcc.Nv12;
+        string note = "nv12";
+        // Probe NV12: a refused create_immed is a protocol error that ends the connection.
+        try
+        {
+            using var probe = WaylandClient.Connect(socket);
+            using var img = LinearImage.Create(alloc, 256, 256, Fourcc.Nv12, (x, y) => 0xFF808080);
+            var b = img.CreateBuffer(probe.Dmabuf!);
+            probe.Roundtrip();
+            b.Destroy();
+            probe.Roundtrip();
+        }
+        catch (Exception e)
+        {
+            format = Fourcc.Xrgb8888;
+            note = $"xrgb8888 (NV12 refused: {e.GetType().Name} {e.Message.Replace('\n', ' ')})";
+        }
+        Console.WriteLine($"format {note}");
+        using var c = WaylandClient.Connect(socket);
+        using var image = LinearImage.Create(alloc, 256, 256, format, (x, y) => 0xFF808080);
+        Console.WriteLine($"planes {image.Planes.Length}");
+        // warm-up
+        for (int i = 1; i <= 1000; i++) { image.CreateBuffer(c.Dmabuf!).Destroy(); if (i % 100 == 0) c.Roundtrip(); }
+        c.Roundtrip();
+        var rates = new List<double>();
+        var cpuPerK = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            long cpu0 = CpuTicks(pid);
+            var sw = Stopwatch.StartNew();
+            for (int i = 1; i <= n; i++)
+            {
+                image.CreateBuffer(c.Dmabuf!).Destroy();
+                if (i % 100 == 0) c.Roundtrip();
+            }
+            c.Roundtrip();
+            double rate = n / sw.Elapsed.TotalSeconds;
+            rates.Add(rate);
+            double cpuMs = (CpuTicks(pid) - cpu0) * 10.0;
+            cpuPerK.Add(cpuMs * 1000 / n);
+            Console.WriteLine($"round {r} {F(rate)} buffers/s, compositor cpu {F(cpuMs)} ms");
+        }
+        Console.WriteLine($"buffers_per_s_median {F(Median(rates))}");
+        Console.WriteLine($"compositor_cpu_ms_per_1000_median {F(Median(cpuPerK))}");
+    }
+
+    // ---- 2. default feedback latency and RSS ----
+    sealed class FeedbackClient : IDisposable
+    {
+        public Connection Conn = null!;
+        public FeedbackListener? Listener;
+        public double BindToDoneMs;
+        public int Version, Pairs;
+
+        public static FeedbackClient Open(string socket)
+        {
+            var fc = new FeedbackClient { Conn = Connection.Connect(socket) };
+            var reg = fc.Conn.Display.GetRegistry();
+            uint name = 0, version = 0;
+            reg.OnGlobal += (n, iface, v) => { if (iface == "zwp_linux_dmabuf_v1") { name = n; version = v; } };
+            fc.Conn.Roundtrip();
+            var sw = Stopwatch.StartNew();
+            fc.Version = (int)Math.Min(version, 5);
+            if (version < 4)
+            {
+                // No feedback (Weston whose renderer has no render device): what a v3 client waits for instead is the
+                // format + modifier events, which end with the roundtrip.
+                var d3 = reg.Bind<ZwpLinuxDmabufV1>(name, (int)version);
+                d3.OnModifier += (_, _, _) => fc.Pairs++;
+                fc.Conn.Roundtrip();
+                fc.BindToDoneMs = sw.Elapsed.TotalMilliseconds;
+                return fc;
+            }
+            var dmabuf = reg.Bind<ZwpLinuxDmabufV1>(name, 5);
+            fc.Listener = new FeedbackListener(dmabuf.GetDefaultFeedback());
+            fc.Conn.Flush();
+            while (fc.Listener.Received.Count == 0) fc.Conn.Dispatch();
+            fc.BindToDoneMs = sw.Elapsed.TotalMilliseconds;
+            return fc;
+        }
+
+        public void Dispose() { Listener?.Dispose(); Conn.Dispose(); }
+    }
+
+    static void FeedbackLatency(string socket, int n)
+    {
+        var ms = new List<double>();
+        for (int i = 0; i < n + 1; i++)
+        {
+            using var fc = FeedbackClient.Open(socket);
+            if (i == 0) // warm-up
+            {
+                Console.WriteLine($"dmabuf_version {fc.Version}");
+                if (fc.Listener != null) { Console.WriteLine($"table_size {fc.Listener.Last!.TableSize}"); Console.WriteLine($"tranches {fc.Listener.Last.Tranches.Count}"); }
+                else Console.WriteLine($"v3_modifier_events {fc.Pairs}");
+                continue;
+            }
+            ms.Add(fc.BindToDoneMs);
+        }
+        Console.WriteLine($"feedback_ms_all {string.Join(',', ms.Select(F))}");
+        Console.WriteLine($"feedback_ms_median {F(Median(ms))}");
+    }
+
+    static long RssKb(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            if (line.StartsWith("VmRSS:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        return -1;
+    }
+
+    static void Rss(string socket, int pid, int n)
+    {
+        Thread.Sleep(1000);
+        Console.WriteLine($"rss_kb_0 {RssKb(pid)}");
+        var clients = new List<FeedbackClient> { FeedbackClient.Open(socket) };
+        Thread.Sleep(1500);
+        long one = RssKb(pid);
+        Console.WriteLine($"rss_kb_1 {one}");
+        while (clients.Count < n) clients.Add(FeedbackClient.Open(socket));
+        foreach (var c in clients) c.Conn.Roundtrip();
+        Thread.Sleep(1500);
+        long many = RssKb(pid);
+        Console.WriteLine($"rss_kb_{n} {many}");
+        Console.WriteLine($"rss_kb_per_client {F((many - one) / (double)(n - 1))}");
+        var fds = Directory.GetFiles($"/proc/{pid}/fd");
+        Console.WriteLine($"fds_in_compositor {fds.Length}");
+        var kinds = fds.Select(f => { try { var t = new FileInfo(f).LinkTarget ?? "?"; int at = t.IndexOfAny(['[', ':']); return at > 0 ? t[..at] : t; } catch (IOException) { return "?"; } })
+                       .GroupBy(k => k).OrderByDescending(g => g.Count()).Select(g => $"{g.Key}={g.Count()}");
+        Console.WriteLine($"fd_kinds {string.Join(';', kinds)}");
+        foreach (var c in clients) c.Dispose();
+    }
+
+    // ---- 3. presentation ----
+    [StructLayout(LayoutKind.Sequential)] struct Timespec { public long Sec; public long Nsec; }
+    [DllImport("libc", SetLastError = true)] static extern int clock_gettime(int clock, out Timespec ts);
+    static long NowNs(int clock) { clock_gettime(clock, out var ts); return ts.Sec * 1_000_000_000L + ts.Nsec; }
+
+    static long CpuTicks(int pid)
+    {
+        string s = File.ReadAllText($"/proc/{pid}/stat");
+        var f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(f[11]) + long.Parse(f[12]); // utime, stime (fields 14, 15)
+    }
+
+    static void Present(string socket, int pid, double seconds, int w, int h)
+    {
+        using var alloc = UdmabufAllocator.Open();
+        using var c = WaylandClient.Connect(socket);
+        int clock = (int)(c.PresentationClock ?? 1);
+        var top = c.CreateToplevel(t => t.SetFullscreen(null));
+        // Weston may send a first configure of 0x0 and then the fullscreen size.
+        c.Roundtrip();
+        if (top.Width > 0 && top.Height > 0) { w = top.Width; h = top.Height; }
+        Console.WriteLine($"size {w}x{h}");
+        using var a = LinearImage.Create(alloc, w, h, Fourcc.Xrgb8888, (x, y) => 0xFF204060u);
+        using var b = LinearImage.Create(alloc, w, h, Fourcc.Xrgb8888, (x, y) => 0xFF604020u);
+        var buffers = new[] { a.CreateBuffer(c.Dmabuf!), b.CreateBuffer(c.Dmabuf!) };
+        c.Roundtrip();
+
+        int presented = 0, zeroCopy = 0, discarded = 0, commits = 0;
+        var latency = new List<double>();
+        var refreshes = new List<double>();
+        bool frameDone = true;
+        bool measuring = false;
+        long cpu0 = 0, t0 = 0;
+        int k = 0;
+        void Commit()
+        {
+            var surface = top.Surface;
+            surface.Attach(buffers[k++ & 1], 0, 0);
+            surface.DamageBuffer(0, 0, w, h);
+            var cb = surface.Frame();
+            frameDone = false;
+            cb.OnDone += _ => { frameDone = true; cb.Dispose(); };
+            var fb = c.Presentation!.Feedback(surface);
+            bool counted = measuring;
+            long commitNs = NowNs(clock);
+            fb.OnPresented += (hi, lo, ns, refresh, _, _, flags) =>
+            {
+                if (counted)
+                {
+                    presented++;
+                    if (flags.HasFlag(WpPresentationFeedback.Kind.ZeroCopy)) zeroCopy++;
+                    long pNs = (long)(((ulong)hi << 32 | lo) * 1_000_000_000UL + ns);
+                    if (refresh > 0) { latency.Add((pNs - commitNs) / (double)refresh); refreshes.Add(refresh); }
+                }
+                fb.Dispose();
+            };
+            fb.OnDiscarded += () => { if (counted) discarded++; fb.Dispose(); };
+            surface.Commit();
+            if (counted) commits++;
+            c.Connection.Flush();
+        }
+        // 1 s warm-up (mapping, plane assignment, scanout feedback), then the measured run.
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 1.0) { if (frameDone) Commit(); c.Connection.Dispatch(); }
+        measuring = true;
+        cpu0 = CpuTicks(pid);
+        t0 = NowNs(1);
+        var run = Stopwatch.StartNew();
+        while (run.Elapsed.TotalSeconds < seconds) { if (frameDone) Commit(); c.Connection.Dispatch(); }
+        long cpu1 = CpuTicks(pid);
+        double wall = (NowNs(1) - t0) / 1e9;
+        // collect the outstanding feedbacks
+        var drain = Stopwatch.StartNew();
+        while (presented + discarded < commits && drain.Elapsed.TotalSeconds < 5) { c.Connection.Roundtrip(); }
+        long hz = 100;
+        double cpuS = (cpu1 - cpu0) / (double)hz;
+        Console.WriteLine($"wall_s {F(wall)}");
+        Console.WriteLine($"commits {commits}");
+        Console.WriteLine($"presented {presented}");
+        Console.WriteLine($"discarded {discarded}");
+        Console.WriteLine($"fps {F(presented / wall)}");
+        Console.WriteLine($"zero_copy {zeroCopy}");
+        Console.WriteLine($"zero_copy_pct {F(presented == 0 ? 0 : 100.0 * zeroCopy / presented)}");
+        Console.WriteLine($"cpu_ticks {cpu1 - cpu0}");
+        Console.WriteLine($"cpu_ms_per_frame {F(presented == 0 ? double.NaN : cpuS * 1000 / presented)}");
+        Console.WriteLine($"cpu_pct {F(100 * cpuS / wall)}");
+        Console.WriteLine($"refresh_ms {F(Median(refreshes) / 1e6)}");
+        Console.WriteLine($"latency_cycles_median {F(Median(latency))}");
+        var sorted = latency.OrderBy(x => x).ToList();
+        if (sorted.Count > 0) Console.WriteLine($"latency_cycles_p90 {F(sorted[(int)(sorted.Count * 0.9)])}");
+    }
+}

@@ -1,0 +1,81 @@
+#!/bin/bash
+# bench/vm-guest.sh TEST OUTDIR -- runs INSIDE the VM (bench/vm-run.sh boots it): one comparison, our compositor
+# then Weston 14, both on vkms (card0) with their DRM backends, the same C# client (bench/VmBench) against each.
+# TEST: create-destroy | feedback | present. Raw client output goes to OUTDIR/TEST.{ours,weston}.txt and the
+# compositors' logs to OUTDIR/TEST.{ours,weston}.log.
+set -u
+TEST=$1 OUT=$2
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+BIN=${COMPOSITOR_BIN:-$REPO/artifacts/compositor/compositor}
+CLIENT=$REPO/bench/VmBench/bin/vm/VmBench
+mkdir -p "$OUT"
+CREATE_N=${BENCH_CREATE_N:-2000} CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5}
+FEEDBACK_N=${BENCH_FEEDBACK_N:-50} PRESENT_S=${BENCH_PRESENT_S:-10}
+
+SID=""
+start_ours() {
+  RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
+  SOCK=bench-ours
+  XDG_RUNTIME_DIR=$RT setsid "$BIN" --backend=drm --socket=$SOCK >"$LOG" 2>&1 &
+  SID=$!; PID=$SID
+  for i in $(seq 300); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
+  grep -q "listening on" "$LOG" || { echo "ours did not start"; cat "$LOG"; return 1; }
+}
+# Information only: ours with its default (headless) backend, to separate the DRM backend's share.
+start_ours-headless() {
+  RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
+  SOCK=bench-ours-headless
+  XDG_RUNTIME_DIR=$RT setsid "$BIN" --socket=$SOCK >"$LOG" 2>&1 &
+  SID=$!; PID=$SID
+  for i in $(seq 300); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
+  grep -q "listening on" "$LOG" || { echo "ours (headless) did not start"; cat "$LOG"; return 1; }
+}
+start_weston() {
+  RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
+  SOCK=bench-weston
+  XDG_RUNTIME_DIR=$RT setsid seatd-launch -- weston --backend=drm --drm-device=card0 --renderer=gl \
+    --continue-without-input --socket=$SOCK --idle-time=0 --config="$REPO/bench/weston.ini" >"$LOG" 2>&1 &
+  SID=$!
+  PID=""
+  for i in $(seq 600); do
+    [ -z "$PID" ] && PID=$(pgrep -s "$SID" -x weston | head -1)
+    [ -n "$PID" ] && [ -S "$RT/$SOCK" ] && break
+    sleep 0.1
+  done
+  [ -n "$PID" ] && [ -S "$RT/$SOCK" ] || { echo "weston did not start"; cat "$LOG"; return 1; }
+  # the desktop shell helper and the first frames
+  sleep 3
+}
+stop() {
+  [ -n "$SID" ] || return
+  kill -TERM -- -"$SID" 2>/dev/null
+  for i in $(seq 50); do kill -0 -- -"$SID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- -"$SID" 2>/dev/null
+  wait "$SID" 2>/dev/null
+  SID=""
+  rm -rf "$RT"
+}
+trap 'stop' EXIT
+
+WHO="ours weston"
+[ "${BENCH_REVERSE:-0}" = 1 ] && WHO="weston ours"   # Weston first: to see order/drift effects
+[ "$TEST" = present ] || WHO="$WHO ours-headless"
+for who in $WHO; do
+  LOG=$OUT/$TEST.$who.log
+  RES=$OUT/$TEST.$who.txt
+  echo "== $TEST: $who"
+  start_$who || { stop; echo "error start" > "$RES"; continue; }
+  echo "pid $PID" > "$RES"
+  export XDG_RUNTIME_DIR=$RT
+  case $TEST in
+    create-destroy) timeout 120 "$CLIENT" create-destroy "$RT/$SOCK" "$PID" "$CREATE_N" "$CREATE_ROUNDS" >>"$RES" 2>"$RES.err" ;;
+    feedback) timeout 120 "$CLIENT" feedback "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>"$RES.err"
+              timeout 120 "$CLIENT" rss "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>>"$RES.err" ;;
+    present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;
+  esac
+  echo "client_exit $?" >> "$RES"
+  kill -0 "$PID" 2>/dev/null && echo "compositor_alive 1" >> "$RES" || echo "compositor_alive 0" >> "$RES"
+  grep -c . /proc/loadavg >/dev/null; echo "guest_loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"
+  stop
+  cat "$RES"
+done
