@@ -84,7 +84,11 @@ public sealed class Server : IDisposable
         var win = WindowOf(s);
         bool shown = win != null && win.IsMapped && s.HasContent;
         Rect now = Rect.Empty;
-        if (shown) now = new Rect(PositionOf(s, win!).X, PositionOf(s, win!).Y, s.Width, s.Height);
+        if (shown)
+        {
+            var (x, y) = PositionOf(s, win!);
+            now = new Rect(x, y, s.Width, s.Height);
+        }
         var damage = s.Damage.Offset(now.X, now.Y).Intersect(now);
         if (now != s.LastScreenRect) damage = damage.Union(now).Union(s.LastScreenRect);
         s.LastScreenRect = now;
@@ -99,8 +103,6 @@ public sealed class Server : IDisposable
     /// <summary>A window moved, mapped or unmapped: damage where it was and where it is.</summary>
     public void WindowChanged(Window w)
     {
-        w.Root.Damage = w.Root.Damage.Union(new Rect(0, 0, w.Root.Width, w.Root.Height));
-        foreach (var s in SurfacesOf(w)) { foreach (var o in Outputs) o.AddDamage(s.LastScreenRect); }
         w.ForEachSurface((s, x, y) =>
         {
             var r = w.IsMapped && s.HasContent ? new Rect(x, y, s.Width, s.Height) : Rect.Empty;
@@ -108,13 +110,6 @@ public sealed class Server : IDisposable
             s.LastScreenRect = r;
         });
         ScheduleAll();
-    }
-
-    IEnumerable<Surface> SurfacesOf(Window w)
-    {
-        var list = new List<Surface>();
-        w.ForEachSurface((s, _, _) => list.Add(s));
-        return list;
     }
 
     /// <summary>The window whose tree holds the surface, or null.</summary>

@@ -27,9 +27,6 @@ public sealed unsafe class Client
     /// <summary>Raised when the client is destroyed, before its resources are.</summary>
     public event Action<Client>? Destroyed;
 
-    /// <summary>State that other parts of the compositor keep per client, keyed by their own type.</summary>
-    public Dictionary<Type, object> State { get; } = new();
-
     internal static Client Get(nint handle) => All.GetOrAdd(handle, h => new Client(h));
 
     public void PostImplementationError(string message)

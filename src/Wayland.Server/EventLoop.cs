@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Wayland.Server;
 
-/// <summary>libwayland's event loop (epoll): fd sources and idle callbacks run on the compositor thread.</summary>
+/// <summary>libwayland's event loop (epoll): fd sources run on the compositor thread.</summary>
 public sealed unsafe class EventLoop
 {
     public const uint Readable = 0x01, Writable = 0x02, Hangup = 0x04, Error = 0x08;
@@ -19,18 +19,8 @@ public sealed unsafe class EventLoop
         return src;
     }
 
-    /// <summary>Runs the action once, the next time the loop is idle.</summary>
-    public EventSource AddIdle(Action action)
-    {
-        var src = new EventSource(null, _ => action());
-        src.OneShot = true;
-        src.Handle = Native.wl_event_loop_add_idle(Handle, &IdleNative, src.Cookie);
-        return src;
-    }
-
     /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: forever) and runs what is ready.</summary>
     public void Dispatch(int timeoutMs) => Native.wl_event_loop_dispatch(Handle, timeoutMs);
-    public void DispatchIdle() => Native.wl_event_loop_dispatch_idle(Handle);
 
     [UnmanagedCallersOnly]
     static int FdNative(int fd, uint mask, nint data)
@@ -40,35 +30,24 @@ public sealed unsafe class EventLoop
         catch (Exception e) { WaylandLog.Report($"error: event source callback failed: {e}"); }
         return 0;
     }
-
-    [UnmanagedCallersOnly]
-    static void IdleNative(nint data)
-    {
-        var src = (EventSource)GCHandle.FromIntPtr(data).Target!;
-        src.Handle = 0; // libwayland removes an idle source after it ran
-        try { src.Callback(0); }
-        catch (Exception e) { WaylandLog.Report($"error: idle callback failed: {e}"); }
-        finally { src.Dispose(); }
-    }
 }
 
 /// <summary>A registered event source; dispose to remove it.</summary>
 public sealed class EventSource : IDisposable
 {
     GCHandle _self;
-    readonly SafeHandle? _fd;
+    readonly SafeHandle _fd;
     bool _fdRef;
 
-    internal EventSource(SafeHandle? fd, Action<uint> callback)
+    internal EventSource(SafeHandle fd, Action<uint> callback)
     {
         Callback = callback;
         _fd = fd;
-        fd?.DangerousAddRef(ref _fdRef);
+        fd.DangerousAddRef(ref _fdRef);
         _self = GCHandle.Alloc(this);
     }
 
     internal nint Handle;
-    internal bool OneShot;
     internal Action<uint> Callback { get; }
     internal nint Cookie => GCHandle.ToIntPtr(_self);
 
@@ -79,6 +58,6 @@ public sealed class EventSource : IDisposable
     {
         if (Handle != 0) { Native.wl_event_source_remove(Handle); Handle = 0; }
         if (_self.IsAllocated) _self.Free();
-        if (_fdRef) { _fd!.DangerousRelease(); _fdRef = false; }
+        if (_fdRef) { _fd.DangerousRelease(); _fdRef = false; }
     }
 }

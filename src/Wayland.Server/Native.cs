@@ -24,11 +24,9 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] public static partial void wl_display_add_client_created_listener(nint display, NativeListener* listener);
 
     [LibraryImport(Lib)] public static partial int wl_event_loop_dispatch(nint loop, int timeout);
-    [LibraryImport(Lib)] public static partial void wl_event_loop_dispatch_idle(nint loop);
     [LibraryImport(Lib)] public static partial int wl_event_loop_get_fd(nint loop);
     [LibraryImport(Lib)] public static partial nint wl_event_loop_add_fd(nint loop, int fd, uint mask, delegate* unmanaged<int, uint, nint, int> func, nint data);
     [LibraryImport(Lib)] public static partial int wl_event_source_fd_update(nint source, uint mask);
-    [LibraryImport(Lib)] public static partial nint wl_event_loop_add_idle(nint loop, delegate* unmanaged<nint, void> func, nint data);
     [LibraryImport(Lib)] public static partial int wl_event_source_remove(nint source);
 
     [LibraryImport(Lib)] public static partial nint wl_global_create(nint display, WlInterface* iface, int version, nint data, delegate* unmanaged<nint, nint, uint, uint, void> bind);

@@ -41,9 +41,6 @@ public abstract class Output
 
     /// <summary>Damage in output coordinates waiting for the next repaint.</summary>
     public Rect Damage { get; private set; }
-    /// <summary>The frame counter (MSC) of the last presented frame.</summary>
-    public ulong Sequence { get; protected set; }
-    public long FramesPresented { get; private set; }
     public Protocols.OutputGlobal? Global { get; set; }
 
     public void AddDamage(Rect r)
@@ -92,8 +89,6 @@ public abstract class Output
     /// stay locked until the next presented frame has replaced them (they are read until then).</summary>
     protected void Presented(Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
     {
-        Sequence = sequence;
-        FramesPresented++;
         _state = RepaintState.Idle;
         Server.FramePresented(this, frame, time, sequence, flags);
         var scannedOut = frame.ReleaseComposited();

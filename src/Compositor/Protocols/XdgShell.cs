@@ -131,13 +131,12 @@ sealed class XdgSurfaceResource : XdgSurface
     {
         _server = server;
         _wmBase = wmBase;
-        WmBase = wmBase;
         Surface = surface;
         server.XdgSurfaces[surface] = this;
     }
 
     public Surface Surface { get; }
-    public XdgWmBase WmBase { get; }
+    public XdgWmBase WmBase => _wmBase;
     public XdgRole? Role { get; private set; }
     /// <summary>The client acked a configure and may attach buffers.</summary>
     public bool Configured { get; set; }

@@ -129,9 +129,8 @@ public sealed class Surface
                 Buffer?.Unlock();
                 Buffer = next;
             }
-            if (s.Dx != 0 || s.Dy != 0) (Role as IBufferOffsetRole)?.MoveBy(s.Dx, s.Dy);
         }
-        else if (s.Dx != 0 || s.Dy != 0) (Role as IBufferOffsetRole)?.MoveBy(s.Dx, s.Dy);
+        if (s.Dx != 0 || s.Dy != 0) (Role as IBufferOffsetRole)?.MoveBy(s.Dx, s.Dy);
         if (s.ScaleSet) Scale = s.Scale;
         if (s.TransformSet) Transform = s.Transform;
         if (s.ViewportSet) Viewport = s.Viewport;

@@ -32,8 +32,9 @@ public sealed class SurfaceState
     /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
     public void MoveInto(SurfaceState into)
     {
-        if (BufferAttached) { into.BufferAttached = true; into.Buffer = Buffer; into.Dx += Dx; into.Dy += Dy; }
-        else { into.Dx += Dx; into.Dy += Dy; }
+        if (BufferAttached) { into.BufferAttached = true; into.Buffer = Buffer; }
+        into.Dx += Dx;
+        into.Dy += Dy;
         into.Damage.AddRange(Damage);
         into.BufferDamage.AddRange(BufferDamage);
         into.FrameCallbacks.AddRange(FrameCallbacks);

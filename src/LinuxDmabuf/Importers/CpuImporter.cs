@@ -83,7 +83,6 @@ public sealed unsafe class CpuImport(IReadOnlyList<CpuPlane> planes, int width, 
     public int Height { get; } = height;
     public uint Format { get; } = format;
     public bool YInvert { get; } = yInvert;
-    public long SyncCount { get; private set; }
 
     /// <summary>Plane <paramref name="i"/>'s first row (the last one when the buffer is y-inverted).</summary>
     public byte* PlaneData(int i) => (byte*)Planes[i].Map.DangerousGetAddress() + Planes[i].Offset;
@@ -91,7 +90,6 @@ public sealed unsafe class CpuImport(IReadOnlyList<CpuPlane> planes, int width, 
     public void BeginRead()
     {
         foreach (var p in Planes) if (p.Syncs) p.Fd.BeginCpuAccess(CpuAccess.Read);
-        SyncCount++;
     }
 
     public void EndRead()
