@@ -19,6 +19,8 @@ public sealed record Options
     public bool DrmWriteback { get; init; }
     /// <summary>DRM backend: composite everything, never put client buffers on planes.</summary>
     public bool NoPlanes { get; init; }
+    /// <summary>Do not import dma-bufs through EGL (only the CPU importer reads them; implicit modifiers are refused).</summary>
+    public bool NoEgl { get; init; }
     /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
     public bool Debug { get; init; }
 
@@ -29,6 +31,8 @@ public sealed record Options
           --device=PATH         drm: the KMS device (default: the first card with connectors)
           --drm-writeback       drm: show on the writeback connector (screenshots read back the CRTC)
           --no-planes           drm: composite everything (no direct scanout)
+          --no-egl              import dma-bufs for the CPU only (no EGL importer: implicit and tiled
+                                modifiers are refused)
           --debug               offer compositor_debug_v1 (why surfaces are or are not scanned out)
           --width=W --height=H  output size in pixels (headless; default 1024x640)
           --refresh=MHZ         refresh rate in mHz (headless; default 60000)
@@ -52,6 +56,7 @@ public sealed record Options
             {
                 case "--drm-writeback": o = o with { DrmWriteback = true }; continue;
                 case "--no-planes": o = o with { NoPlanes = true }; continue;
+                case "--no-egl": o = o with { NoEgl = true }; continue;
                 case "--debug": o = o with { Debug = true }; continue;
             }
             string name = a[2..], value;

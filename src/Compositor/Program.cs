@@ -29,7 +29,7 @@ try
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
-    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice ?? (backend as Compositor.Backends.Drm.DrmBackend)?.DevicePath);
+    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice ?? (backend as Compositor.Backends.Drm.DrmBackend)?.DevicePath, egl: !options.NoEgl);
     server.Dmabuf = dmabuf;
     if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);

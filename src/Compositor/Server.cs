@@ -245,6 +245,7 @@ public sealed class Server : IDisposable
         foreach (var o in Outputs) o.Dispose();
         _wakeSource?.Dispose();
         foreach (var g in _globals) g.Dispose(); // before the display, which would destroy them itself
+        Dmabuf?.Dispose();                        // after the clients, whose buffers hold its EGLImages
         Display.Dispose();
         _wake.Dispose();
     }

@@ -7,6 +7,11 @@ namespace LinuxDmabuf;
 /// and to compute each plane's extent.</summary>
 public sealed record FormatInfo(uint Fourcc, int[] BytesPerPixel, int HorizontalSubsampling = 1, int VerticalSubsampling = 1)
 {
+    static readonly HashSet<string> WithAlpha = ["AR24", "AB24", "RA24", "BA24", "AR30", "AB30", "AR15", "AB4H"];
+
+    /// <summary>Whether the format carries alpha (else the surface is opaque whatever the bits hold).</summary>
+    public bool HasAlpha { get; } = WithAlpha.Contains(Feedback.Fourcc.Name(Fourcc));
+
     public int PlaneCount => BytesPerPixel.Length;
     public string Name => Feedback.Fourcc.Name(Fourcc);
 

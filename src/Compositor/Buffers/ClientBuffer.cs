@@ -52,6 +52,9 @@ public abstract class ClientBuffer
     /// <summary>Ends the read <see cref="BeginCpuRead"/> started (called by <see cref="PixelAccess.Dispose"/>).</summary>
     protected internal abstract void EndCpuRead();
 
+    /// <summary>A surface commit attached this buffer: its content may be new, so copies of it are stale.</summary>
+    public virtual void Committed() { }
+
     public void Lock() => _locks++;
 
     public void Unlock()

@@ -3,25 +3,34 @@ using LinuxDmabuf.Importers;
 
 namespace Compositor.Buffers;
 
-/// <summary>A linux-dmabuf wl_buffer as the CPU renderer reads it: through the CPU importer's mapping, each
-/// read bracketed with DMA_BUF_IOCTL_SYNC by the import.</summary>
+/// <summary>A linux-dmabuf wl_buffer as the CPU renderer reads it: in place through the CPU importer's mapping
+/// (each read bracketed with DMA_BUF_IOCTL_SYNC), or, for what only EGL can import, from the EGL import's
+/// read-back copy, refreshed once per commit of the buffer.</summary>
 public sealed unsafe class DmabufClientBuffer : ClientBuffer
 {
     readonly CpuImport? _cpu;
+    readonly EglDmabufImport? _egl;
+    bool _readFailed;
 
-    public DmabufClientBuffer(nint resource, DmabufBuffer buffer, CpuImporter cpuImporter)
+    public DmabufClientBuffer(nint resource, DmabufBuffer buffer, DmabufHost host)
         : base(resource, buffer.Attributes.Width, buffer.Attributes.Height)
     {
         Dmabuf = buffer;
-        _cpu = buffer.Get<CpuImport>(cpuImporter);
+        // linux-dmabuf already ran the importers (the results are cached on the buffer): these are lookups.
+        _cpu = buffer.Get<CpuImport>(host.Cpu);
+        if (_cpu == null && host.Egl != null) _egl = buffer.Get<EglDmabufImport>(host.Egl);
     }
 
     public DmabufBuffer Dmabuf { get; }
     public override uint Fourcc => Dmabuf.Attributes.Format;
 
+    public override void Committed() => _egl?.Invalidate();
+
     public override PixelAccess BeginCpuRead()
     {
-        if (IsDestroyed || _cpu == null) return default;
+        if (IsDestroyed) return default;
+        if (_egl != null) return ReadBack(_egl);
+        if (_cpu == null) return default;
         _cpu.BeginRead();
         var planes = _cpu.Planes;
         int stride0 = (int)planes[0].Stride;
@@ -36,6 +45,25 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
             if (d1 != null) { d1 += (long)stride1 * ((Height + 1) / 2 - 1); stride1 = -stride1; }
         }
         return new PixelAccess(d0, stride0, Width, Height, Fourcc, this, d1, stride1);
+    }
+
+    PixelAccess ReadBack(EglDmabufImport egl)
+    {
+        byte* d;
+        try { d = egl.Read(); }
+        catch (Egl.EglException e)
+        {
+            // The driver failed mid-session (lost context, out of memory): show nothing of the surface rather
+            // than stop the compositor, and say so once per buffer.
+            if (!_readFailed) Log.Warning($"{Dmabuf.Attributes}: read-back failed: {e.Message}");
+            _readFailed = true;
+            return default;
+        }
+        int stride = egl.Stride;
+        if (egl.YInvert) { d += (long)stride * (Height - 1); stride = -stride; }
+        // An opaque format reads back with alpha 1.0: say so, and the renderer copies rows instead of blending.
+        uint fourcc = egl.ReadbackFourcc == Feedback.Fourcc.Argb8888 && !FormatInfo.Get(Fourcc)!.HasAlpha ? Feedback.Fourcc.Xrgb8888 : egl.ReadbackFourcc;
+        return new PixelAccess(d, stride, Width, Height, fourcc, null);
     }
 
     protected internal override void EndCpuRead() => _cpu?.EndRead();

@@ -1,3 +1,4 @@
+using Egl;
 using Feedback;
 using LinuxDmabuf;
 using LinuxDmabuf.Importers;
@@ -7,30 +8,39 @@ using LinuxKernel.Drm;
 namespace Compositor.Buffers;
 
 /// <summary>
-/// What the compositor offers linux-dmabuf: its importers (the CPU importer now; EGL and KMS framebuffers join
-/// with their renderer and backend) and its feedback. The main device is the DRM device the compositor uses:
-/// the one given with --dmabuf-device, else the first KMS device (see <see cref="FindDevice"/>); with none
-/// (a machine without DRM) there is no feedback and the global stays at version 3.
+/// What the compositor offers linux-dmabuf: its importers and its feedback. The main device is the DRM device
+/// the compositor uses: the one given with --dmabuf-device, else the first KMS device (see
+/// <see cref="FindDevice"/>); with none (a machine without DRM) there is no feedback and the global stays at
+/// version 3. Importers, cheapest first: the CPU importer maps linear buffers in place; the EGL importer, on the
+/// main device's EGL display when it has dma-buf import, takes what the CPU cannot read (implicit and tiled
+/// modifiers, YUV), read back through GL. The DRM backend's KMS importer is used by the backend only: a
+/// buffer need not be scanned out to be accepted.
 /// </summary>
-public sealed class DmabufHost : IDmabufHost
+public sealed class DmabufHost : IDmabufHost, IDisposable
 {
     readonly Dictionary<nint, SurfaceFeedback> _surfaces = new();
 
-    public DmabufHost(string? devicePath)
+    public DmabufHost(string? devicePath, bool egl = true)
     {
         Cpu = new CpuImporter();
-        Importers = [Cpu];
+        var importers = new List<IDmabufImporter> { Cpu };
         MainDevicePath = devicePath == "none" ? null : devicePath ?? FindDevice();
         if (MainDevicePath != null)
         {
             MainDevice = DeviceNumber.Of(MainDevicePath);
-            var formats = Importers.Aggregate(FormatSet.Empty, (s, i) => s.Union(i.Formats));
-            DefaultFeedback = DmabufFeedback.Create(MainDevice.Value.Value, [new Tranche(MainDevice.Value.Value, TrancheFlags.None, formats)]);
+            if (egl && TryOpenEgl(MainDevicePath) is { } e) importers.Add(Egl = e);
         }
+        Importers = importers;
+        RendererFormats = Importers.Aggregate(FormatSet.Empty, (s, i) => s.Union(i.Formats));
+        if (MainDevice is { } main)
+            DefaultFeedback = DmabufFeedback.Create(main.Value, [new Tranche(main.Value, TrancheFlags.None, RendererFormats)]);
     }
 
     public CpuImporter Cpu { get; }
+    public EglImporter? Egl { get; }
     public IReadOnlyList<IDmabufImporter> Importers { get; }
+    /// <summary>Every pair some importer takes, so that the renderer can show it.</summary>
+    public FormatSet RendererFormats { get; }
     public string? MainDevicePath { get; }
     public DeviceNumber? MainDevice { get; }
     public DmabufFeedback? DefaultFeedback { get; }
@@ -48,6 +58,32 @@ public sealed class DmabufHost : IDmabufHost
     static string? FindDevice() =>
         !Directory.Exists("/dev/dri") ? null
         : DrmDevice.FindKmsCard() ?? DrmDevice.ListNodes(DrmNodeType.Render).FirstOrDefault() ?? DrmDevice.ListNodes(DrmNodeType.Primary).FirstOrDefault();
+
+    /// <summary>The EGL importer on <paramref name="device"/>, or null (logged) when EGL cannot import there:
+    /// no libEGL/libgbm, no GBM platform, no EGL_EXT_image_dma_buf_import.</summary>
+    static EglImporter? TryOpenEgl(string device)
+    {
+        EglDisplay? display = null;
+        try
+        {
+            display = EglDisplay.Open(device);
+            if (!display.HasDmaBufImport || !display.HasDmaBufImportModifiers)
+                throw new EglException("no EGL_EXT_image_dma_buf_import(_modifiers): its formats cannot be queried");
+            var importer = new EglImporter(display);
+            Compositor.Log.Info($"EGL importer on {device}: {display.Renderer}, {importer.Formats.Count} pairs");
+            display = null;
+            return importer;
+        }
+        catch (Exception e) when (e is EglException or DllNotFoundException or EntryPointNotFoundException or KernelException)
+        {
+            Compositor.Log.Warning($"no EGL importer on {device}: {e.Message}; dma-bufs are read by the CPU only (LINEAR)");
+            return null;
+        }
+        finally
+        {
+            display?.Dispose();
+        }
+    }
 
     public SurfaceFeedback? GetSurfaceFeedback(nint surfaceResource)
     {
@@ -67,5 +103,8 @@ public sealed class DmabufHost : IDmabufHost
 
     /// <summary>The registry factory: a ClientBuffer for a linux-dmabuf wl_buffer.</summary>
     public ClientBuffer? TryCreateBuffer(nint resource) =>
-        DmabufWlBuffer.From(resource) is { } b ? new DmabufClientBuffer(resource, b, Cpu) : null;
+        DmabufWlBuffer.From(resource) is { } b ? new DmabufClientBuffer(resource, b, this) : null;
+
+    /// <summary>After every client is gone (their buffers hold EGLImages of this display).</summary>
+    public void Dispose() => Egl?.Display.Dispose();
 }

@@ -129,6 +129,7 @@ public sealed class Surface
                 Buffer?.Unlock();
                 Buffer = next;
             }
+            next?.Committed();
         }
         if (s.Dx != 0 || s.Dy != 0) (Role as IBufferOffsetRole)?.MoveBy(s.Dx, s.Dy);
         if (s.ScaleSet) Scale = s.Scale;
