@@ -24,17 +24,18 @@ public sealed class DrmBackend(Options options) : IBackend
     Server? _server;
 
     public string Name => "drm";
-    public DrmDevice Device { get; private set; } = null!;
+    /// <summary>Opened with the backend, before anything else opens the node: the first opener of a primary node
+    /// becomes DRM master, and that must be the fd that commits (the EGL importer opens the node too).</summary>
+    public DrmDevice Device { get; } = DrmDevice.Open(options.DrmDevice ?? (Directory.Exists("/dev/dri") ? DrmDevice.FindKmsCard() : null)
+        ?? throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)"));
     public KmsImporter? Kms { get; private set; }
     public bool PlanesEnabled => !options.NoPlanes;
     /// <summary>The device path: linux-dmabuf names it as main device.</summary>
-    public string DevicePath { get; } = options.DrmDevice ?? (Directory.Exists("/dev/dri") ? DrmDevice.FindKmsCard() : null)
-        ?? throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)");
+    public string DevicePath => Device.Path;
 
     public void Start(Server server)
     {
         _server = server;
-        Device = DrmDevice.Open(DevicePath);
         Device.SetClientCapability(DrmClientCapability.UniversalPlanes);
         Device.SetClientCapability(DrmClientCapability.Atomic);
         if (options.DrmWriteback) Device.SetClientCapability(DrmClientCapability.WritebackConnectors);
@@ -46,7 +47,7 @@ public sealed class DrmBackend(Options options) : IBackend
         if (server.Dmabuf is { } host)
         {
             // Scanout tranche: what the planes take that the renderer can import too, so composition stays possible.
-            var pairs = planeFormats.Intersect(host.Cpu.Formats);
+            var pairs = planeFormats.Intersect(host.RendererFormats);
             _feedback = new ScanoutFeedbackPolicy(host, new Tranche(DeviceNumber.Of(DevicePath).Value, TrancheFlags.Scanout, pairs));
         }
 
@@ -114,6 +115,6 @@ public sealed class DrmBackend(Options options) : IBackend
     public void Dispose()
     {
         _drmSource?.Dispose();
-        Device?.Dispose();
+        Device.Dispose();
     }
 }
