@@ -10,11 +10,31 @@ namespace Compositor.VmTests;
 internal static class DmabufExpectations
 {
     /// <summary>
-    /// The pairs of the CPU importer (src/LinuxDmabuf/Importers/CpuImporter.cs), the compositor's only importer
-    /// in headless mode, written out here rather than read from it so that a change there shows up as a failure.
+    /// The pairs of the CPU importer (src/LinuxDmabuf/Importers/CpuImporter.cs), the compositor's importer when
+    /// it has no main device, written out here rather than read from it so that a change there shows up as a failure.
     /// </summary>
     public static readonly IReadOnlySet<(uint Format, ulong Modifier)> CpuPairs = new HashSet<(uint, ulong)>(
         new[] { "AR24", "XR24", "AB24", "XB24", "RG16", "NV12" }.Select(f => (Code(f), Modifiers.Linear)));
+
+    /// <summary>
+    /// What the compositor must offer with <paramref name="device"/> as main device: the CPU importer's pairs and
+    /// what EGL on that device says it imports (eglQueryDmaBufFormatsEXT/ModifiersEXT, asked here by the test
+    /// itself), each listed format also with the implicit modifier, which the EGL extension always allows;
+    /// limited to the formats the compositor can validate (an unknown fourcc is invalid_format).
+    /// </summary>
+    public static IReadOnlySet<(uint Format, ulong Modifier)> RendererPairs(string device)
+    {
+        var pairs = new HashSet<(uint, ulong)>(CpuPairs);
+        using var egl = Egl.EglDisplay.Open(device);
+        Assert.True(egl.HasDmaBufImportModifiers, $"EGL on {device} has no EGL_EXT_image_dma_buf_import_modifiers: the VM's Mesa changed");
+        foreach (var (format, modifiers) in egl.QueryDmaBufFormats())
+        {
+            if (LinuxDmabuf.FormatInfo.Get(format) == null) continue;
+            foreach (var (modifier, _) in modifiers) pairs.Add((format, modifier));
+            pairs.Add((format, Modifiers.Invalid));
+        }
+        return pairs;
+    }
 
     public static uint Code(string fourcc) => Fourcc.Code(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
 

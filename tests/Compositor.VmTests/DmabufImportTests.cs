@@ -10,7 +10,10 @@ namespace Compositor.VmTests;
 /// host only memfds exist), lays an image out in them, and the compositor imports and shows them: the screenshot
 /// has the image's pixels. Then the client writes new pixels into the same dma-buf (between DMA_BUF_IOCTL_SYNC
 /// start/end) and commits: the next screenshot has those, so the compositor reads the buffer at repaint and
-/// does not keep a stale copy.
+/// does not keep a stale copy. The same memory labelled with the implicit modifier cannot be read by the CPU
+/// importer, and the VM's EGL driver (kms_swrast) cannot read dma-bufs another device exported: such a buffer is
+/// refused at create, never accepted and then shown blank. (GBM's own buffers with the implicit modifier do show:
+/// WestonDmabufClientTests.)
 /// </summary>
 public sealed class DmabufImportTests
 {
@@ -23,6 +26,27 @@ public sealed class DmabufImportTests
             foreach (string format in new[] { "XR24", "NV12", "AR24", "AB24", "XB24", "RG16" })
                 data.Add(allocator, format);
         return data;
+    }
+
+    [Fact]
+    public void An_implicit_modifier_buffer_no_importer_can_read_is_refused_at_create()
+    {
+        using var udmabuf = OpenAllocator("udmabuf");
+        using var comp = new GuestCompositor("import-udmabuf-XR24-INVALID", "--width=160", "--height=120");
+        using var client = comp.Connect();
+        using var image = LinearImage.Create(udmabuf, Size, Size, Code("XR24"), First);
+        var p = image.Params(client.Dmabuf!, Feedback.Modifiers.Invalid);
+        bool created = false, failed = false;
+        p.OnCreated += _ => created = true;
+        p.OnFailed += () => failed = true;
+        p.Create(Size, Size, Code("XR24"), 0);
+        client.DispatchUntil(() => created || failed, GuestCompositor.Patience);
+        Assert.True(failed, "create of a udmabuf labelled INVALID answered created: the EGL driver here cannot read it" + comp.LogTail());
+        // The compositor says which importer refused it and why.
+        comp.WaitForLog(@"cpu: modifier INVALID is not LINEAR.*; egl: ", "why each importer refused it");
+        Assert.Null(client.Connection.Error);
+        comp.AssertNoErrorsLogged();
+        Assert.Equal(0, comp.Terminate());
     }
 
     /// <summary>Quadrants of distinct colours: a swapped channel, a flipped axis or a wrong stride or plane offset

@@ -99,6 +99,18 @@ internal sealed class GuestCompositor : IDisposable
         return Png.Read(ScreenshotPath);
     }
 
+    /// <summary>Waits until the log matches <paramref name="pattern"/> (the log is read from a pipe, so a line
+    /// can arrive after the client already saw the event it belongs to); fails after <see cref="Patience"/>.</summary>
+    public void WaitForLog(string pattern, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!System.Text.RegularExpressions.Regex.IsMatch(Log, pattern))
+        {
+            if (clock.Elapsed > Patience) Assert.Fail($"the compositor did not log {what} (/{pattern}/) within {Patience.TotalSeconds} s" + LogTail());
+            Thread.Sleep(10);
+        }
+    }
+
     int CountLog(string needle)
     {
         lock (_log) return _log.ToString().Split('\n').Count(l => l.Contains(needle, StringComparison.Ordinal));
