@@ -169,10 +169,9 @@ public sealed unsafe class EglDisplay : IDisposable
         }
     }
 
-    internal void DestroyImage(nint image)
-    {
-        if (!_disposed) LibEgl.eglDestroyImage(_display, image);
-    }
+    internal bool IsDisposed => _disposed;
+
+    internal void DestroyImage(nint image) => LibEgl.eglDestroyImage(_display, image);
 
     static HashSet<string> SplitExtensions(nint s) =>
         s == 0 ? new HashSet<string>() : new HashSet<string>((Marshal.PtrToStringUTF8(s) ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));

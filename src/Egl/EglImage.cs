@@ -50,8 +50,12 @@ public sealed class EglImage : IDisposable
     public void Dispose()
     {
         if (_image == 0) return;
-        if (_texture != 0) _display.Reader.DeleteTexture(_texture);
-        _display.DestroyImage(_image);
+        // After the display (at exit, images of buffers still on a plane): eglTerminate freed them already.
+        if (!_display.IsDisposed)
+        {
+            if (_texture != 0) _display.Reader.DeleteTexture(_texture);
+            _display.DestroyImage(_image);
+        }
         _image = 0;
         _texture = 0;
     }

@@ -237,6 +237,42 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
         c.DispatchUntil(() => released == 1, TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>A client that destroys the wl_buffer its surface shows (weston-simple-dmabuf-feedback does, when it
+    /// reallocates) leaves the picture on screen until its next commit, as Weston does; the dma-buf's fds are
+    /// closed once the next commit replaced it.</summary>
+    [Fact]
+    public void ADestroyedBufferKeepsShowingUntilTheNextCommitThenItsFdsClose()
+    {
+        using var comp = new CompositorProcess();
+        using var c = comp.Connect();
+        const uint First = 0xFF11AA33, Second = 0xFF3344CC;
+        var top = c.CreateToplevel();
+        c.Roundtrip();
+        int before = comp.OpenFds.Count;
+        using (var a = LinearImage.Create(null, 32, 32, Fourcc.Xrgb8888, (_, _) => First))
+        {
+            var buffer = a.CreateBuffer(c.Dmabuf!);
+            top.Surface.Attach(buffer, 0, 0);
+            top.Surface.DamageBuffer(0, 0, 32, 32);
+            top.Surface.Commit();
+            c.Roundtrip();
+            buffer.Destroy();
+        }
+        c.Roundtrip();
+        // A full repaint (the screenshot damages everything) still reads the destroyed buffer's pixels.
+        Assert.Equal(First & 0xFFFFFF, comp.Screenshot()[16, 16]);
+        Assert.True(comp.OpenFds.Count > before, "the compositor let go of the dma-buf its surface still shows");
+
+        using var b = LinearImage.Create(null, 32, 32, Fourcc.Xrgb8888, (_, _) => Second);
+        top.Surface.Attach(b.CreateBuffer(c.Dmabuf!), 0, 0);
+        top.Surface.DamageBuffer(0, 0, 32, 32);
+        top.Surface.Commit();
+        c.Roundtrip();
+        Assert.Equal(Second & 0xFFFFFF, comp.Screenshot()[16, 16]);
+        // Only the second buffer's fd is held now: the first one's closed when it was replaced.
+        Assert.True(comp.OpenFds.Count == before + 1, $"{comp.OpenFds.Count} fds, expected {before + 1}:\n{string.Join("\n", comp.OpenFds)}");
+    }
+
     [Fact]
     public void AThousandCreateDestroyCyclesLeaveNoFdBehind()
     {

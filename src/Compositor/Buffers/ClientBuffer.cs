@@ -60,15 +60,19 @@ public abstract class ClientBuffer
     public void Unlock()
     {
         if (_locks <= 0) throw new InvalidOperationException("buffer unlocked more often than locked");
-        if (--_locks == 0 && Resource != 0) WlBuffer.SendRelease(Resource);
+        if (--_locks > 0) return;
+        if (Resource != 0) WlBuffer.SendRelease(Resource);
+        else OnRetired();
     }
 
-    /// <summary>The client destroyed the wl_buffer: its pixels are gone, whoever still locks it.</summary>
+    /// <summary>The client destroyed the wl_buffer. What still locks it (the surface showing it, a frame on a
+    /// plane) may go on reading it if the kind of buffer allows (see <see cref="OnRetired"/>).</summary>
     internal void MarkDestroyed()
     {
         Resource = 0;
-        OnDestroyed();
+        if (_locks == 0) OnRetired();
     }
 
-    protected virtual void OnDestroyed() { }
+    /// <summary>Destroyed by the client and no longer locked: nothing will read it again.</summary>
+    protected virtual void OnRetired() { }
 }

@@ -5,7 +5,10 @@ namespace Compositor.Buffers;
 
 /// <summary>A linux-dmabuf wl_buffer as the CPU renderer reads it: in place through the CPU importer's mapping
 /// (each read bracketed with DMA_BUF_IOCTL_SYNC), or, for what only EGL can import, from the EGL import's
-/// read-back copy, refreshed once per commit of the buffer.</summary>
+/// read-back copy, refreshed once per commit of the buffer. It holds its own reference to the dma-buf, so a
+/// surface keeps showing the buffer (composited or on its plane) after the client destroyed the wl_buffer,
+/// until the next commit replaces it, as Weston does; weston-simple-dmabuf-feedback destroys its attached
+/// buffers when it reallocates, and the window would otherwise flash the background.</summary>
 public sealed unsafe class DmabufClientBuffer : ClientBuffer
 {
     readonly CpuImport? _cpu;
@@ -15,7 +18,7 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
     public DmabufClientBuffer(nint resource, DmabufBuffer buffer, DmabufHost host)
         : base(resource, buffer.Attributes.Width, buffer.Attributes.Height)
     {
-        Dmabuf = buffer;
+        Dmabuf = buffer.AddRef();
         // linux-dmabuf already ran the importers (the results are cached on the buffer): these are lookups.
         _cpu = buffer.Get<CpuImport>(host.Cpu);
         if (_cpu == null && host.Egl != null) _egl = buffer.Get<EglDmabufImport>(host.Egl);
@@ -28,7 +31,6 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
 
     public override PixelAccess BeginCpuRead()
     {
-        if (IsDestroyed) return default;
         if (_egl != null) return ReadBack(_egl);
         if (_cpu == null) return default;
         _cpu.BeginRead();
@@ -67,4 +69,6 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
     }
 
     protected internal override void EndCpuRead() => _cpu?.EndRead();
+
+    protected override void OnRetired() => Dmabuf.Dispose();
 }
