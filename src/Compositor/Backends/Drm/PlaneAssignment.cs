@@ -91,6 +91,7 @@ public sealed class PlaneAssignment
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
         var attrs = dmabuf.Dmabuf.Attributes;
         var pair = new FormatModifier(attrs.Format, attrs.Modifier);
+        if (attrs.Modifier == Modifiers.Invalid) return r | ScanoutReasons.ImplicitModifier;
         if (!primary.Formats.Contains(pair) && !overlays.Any(p => p.Formats.Contains(pair))) return r | ScanoutReasons.FormatNotOnPlane;
         if (r != ScanoutReasons.None) return r;
         if (dmabuf.Dmabuf.Get<KmsFramebufferImport>(kms) is not { } import) return ScanoutReasons.FramebufferImportFailed;
