@@ -65,6 +65,9 @@ public sealed unsafe class EglDisplay : IDisposable
         if (!clientExtensions.Contains("EGL_KHR_platform_gbm") && !clientExtensions.Contains("EGL_MESA_platform_gbm"))
             throw new EglException("EGL has no GBM platform (EGL_KHR_platform_gbm)");
         var device = DrmDevice.Open(devicePath);
+        // Rendering and import need no master; holding it (headless, on a card nobody drives yet) would keep a
+        // display server off the device.
+        device.TryDropMaster();
         nint gbm = 0, display = 0;
         try
         {

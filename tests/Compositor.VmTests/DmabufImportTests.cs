@@ -28,6 +28,20 @@ public sealed class DmabufImportTests
         return data;
     }
 
+    /// <summary>The EGL importer opens the main device, a KMS card; opening a card nobody drives makes the opener
+    /// DRM master. A headless compositor must not keep it: a display server started next could not modeset.</summary>
+    [Fact]
+    public void A_headless_compositor_with_the_egl_importer_leaves_drm_master_free()
+    {
+        string card = FirstKmsCard();
+        using var comp = new GuestCompositor("egl-master");
+        comp.WaitForLog($"EGL importer on {card}", "that it opened the EGL importer on the main device");
+        Assert.Contains(comp.OpenFdTargets(), t => t == card);
+        using var device = LinuxKernel.Drm.DrmDevice.Open(card);
+        Assert.True(device.IsMaster, $"opening {card} did not make this process DRM master: the compositor holds it" + comp.LogTail());
+        Assert.Equal(0, comp.Terminate());
+    }
+
     [Fact]
     public void An_implicit_modifier_buffer_no_importer_can_read_is_refused_at_create()
     {

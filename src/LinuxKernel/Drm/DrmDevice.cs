@@ -136,6 +136,27 @@ public sealed unsafe class DrmDevice : IDisposable
     }
 
     /// <summary>drmSetClientCap; throws when the driver refuses (e.g. writeback before atomic).</summary>
+    /// <summary>Whether this fd is DRM master now.</summary>
+    public bool IsMaster
+    {
+        get
+        {
+            using FdLease lease = Handle.Lease();
+            return LibDrm.drmIsMaster(lease.Fd) != 0;
+        }
+    }
+
+    /// <summary>
+    /// Gives up DRM master if this open made it master (the first opener of a primary node while nobody is master
+    /// becomes master): for fds that only render or import, so that they never keep a display server from
+    /// modesetting. False when it was not master (EINVAL/EACCES), which is the usual case.
+    /// </summary>
+    public bool TryDropMaster()
+    {
+        using FdLease lease = Handle.Lease();
+        return LibDrm.drmDropMaster(lease.Fd) == 0;
+    }
+
     public void SetClientCapability(DrmClientCapability capability, ulong value = 1)
     {
         using FdLease lease = Handle.Lease();

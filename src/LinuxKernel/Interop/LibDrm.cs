@@ -166,6 +166,12 @@ internal static unsafe partial class LibDrm
     public static partial int drmSetClientCap(int fd, ulong capability, ulong value);
 
     [LibraryImport(Library, SetLastError = true)]
+    public static partial int drmDropMaster(int fd);
+
+    [LibraryImport(Library)]
+    public static partial int drmIsMaster(int fd);
+
+    [LibraryImport(Library, SetLastError = true)]
     public static partial drmModeRes* drmModeGetResources(int fd);
 
     [LibraryImport(Library)]
