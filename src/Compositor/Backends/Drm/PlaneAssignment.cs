@@ -45,8 +45,8 @@ public sealed class PlaneAssignment
             uint planeId = 0;
             if (reasons == ScanoutReasons.None)
             {
-                var pair = new FormatModifier(fb!.Format, ((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes.Modifier);
-                var content = new PlaneContent(fb, new Rect(0, 0, fb.Width, fb.Height), fs.OutputRect, fs.Surface);
+                var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
+                var content = new PlaneContent(fb!, new Rect(0, 0, fb!.Width, fb.Height), fs.OutputRect, fs.Surface);
                 bool bottomCoversAll = i == 0 && fs.OutputRect == outputArea && composedInFront.IsEmpty && primary.Formats.Contains(pair);
                 if (bottomCoversAll && a.TryPlace(primary, content, test)) { a.PrimaryIsDirect = true; planeId = primary.Id; }
                 else
@@ -78,6 +78,11 @@ public sealed class PlaneAssignment
         return false;
     }
 
+    /// <summary>The pair a plane must take for the buffer: its own, or LINEAR for the implicit modifier, which the
+    /// KMS importer accepts only for the device's own buffers in formats its planes read linearly only.</summary>
+    static FormatModifier ScanoutPair(LinuxDmabuf.DmabufAttributes a) =>
+        new(a.Format, a.Modifier == Modifiers.Invalid ? Modifiers.Linear : a.Modifier);
+
     /// <summary>What keeps a surface off every plane, before any plane is tried.</summary>
     static ScanoutReasons Check(FrameSurface fs, Rect outputArea, KmsImporter? kms, KmsPlane primary, IReadOnlyList<KmsPlane> overlays, out Framebuffer? fb)
     {
@@ -90,11 +95,13 @@ public sealed class PlaneAssignment
             r |= ScanoutReasons.ScaledOrTransformed;
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
         var attrs = dmabuf.Dmabuf.Attributes;
-        var pair = new FormatModifier(attrs.Format, attrs.Modifier);
-        if (attrs.Modifier == Modifiers.Invalid) return r | ScanoutReasons.ImplicitModifier;
+        bool implicitModifier = attrs.Modifier == Modifiers.Invalid;
+        var pair = ScanoutPair(attrs);
         if (!primary.Formats.Contains(pair) && !overlays.Any(p => p.Formats.Contains(pair))) return r | ScanoutReasons.FormatNotOnPlane;
+        if (implicitModifier && !kms.IsLinearOnly(attrs.Format)) return r | ScanoutReasons.ImplicitModifier;
         if (r != ScanoutReasons.None) return r;
-        if (dmabuf.Dmabuf.Get<KmsFramebufferImport>(kms) is not { } import) return ScanoutReasons.FramebufferImportFailed;
+        if (dmabuf.Dmabuf.Get<KmsFramebufferImport>(kms) is not { } import)
+            return implicitModifier ? ScanoutReasons.ImplicitModifier : ScanoutReasons.FramebufferImportFailed;
         fb = import.Framebuffer;
         return ScanoutReasons.None;
     }

@@ -27,8 +27,9 @@ public enum ScanoutReasons : uint
     TestCommitFailed = 1 << 7,
     /// <summary>Direct scanout is switched off (--no-planes).</summary>
     Disabled = 1 << 8,
-    /// <summary>The buffer has the implicit modifier: the display cannot be told its layout (as Weston, never
-    /// scanned out). Allocating with an explicit modifier from the scanout tranche fixes it.</summary>
+    /// <summary>The buffer has the implicit modifier and is not provably in the display's own layout (another
+    /// device's buffer, or planes with more than LINEAR). Allocating with an explicit modifier from the scanout
+    /// tranche fixes it.</summary>
     ImplicitModifier = 1 << 9,
 
     ReallocationFixes = FormatNotOnPlane | FramebufferImportFailed | ImplicitModifier,
