@@ -186,10 +186,12 @@ public sealed class Server : IDisposable
     /// <summary>The frame is on screen: answer frame callbacks and presentation feedback, release its buffers.</summary>
     internal void FramePresented(Output.Output output, Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
     {
-        foreach (var cb in frame.FrameCallbacks)
-            if (cb.IsAlive) cb.SendDone(time.Milliseconds);
+        // Presentation feedback before frame callbacks: a client that draws its next frame in the callback and
+        // replaces its feedback object then (weston-simple-dmabuf-feedback) would otherwise never see `presented`.
         foreach (var f in frame.Feedbacks)
             f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
+        foreach (var cb in frame.FrameCallbacks)
+            if (cb.IsAlive) cb.SendDone(time.Milliseconds);
         if (_screenshotRequested && output == Outputs[0])
         {
             _screenshotRequested = false;
