@@ -27,15 +27,15 @@ public sealed class KmsImporter(DrmDevice device, FormatSet planeFormats) : IDma
 
     public ImportResult Import(DmabufAttributes b)
     {
-        bool implicitOwn = b.Modifier == Modifiers.Invalid;
-        if (implicitOwn && !IsLinearOnly(b.Format))
+        bool implicitModifier = b.Modifier == Modifiers.Invalid;
+        if (implicitModifier && !IsLinearOnly(b.Format))
             return ImportResult.Fail($"implicit modifier (INVALID): {device.Path} reads {Fourcc.Name(b.Format)} in layouts the buffer cannot name");
-        if (!implicitOwn && !Formats.Contains(b.Format, b.Modifier))
+        if (!implicitModifier && !Formats.Contains(b.Format, b.Modifier))
             return ImportResult.Fail($"{Fourcc.Name(b.Format)}:{Modifiers.Name(b.Modifier)} is on no plane of {device.Path}");
         try
         {
             var fb = Framebuffer.FromDmaBuf(device, b.Width, b.Height, b.Format, b.Modifier,
-                b.Planes.Select(p => ((FileDescriptorHandle)p.Fd, p.Offset, p.Stride)).ToList(), requireDeviceOwned: implicitOwn);
+                b.Planes.Select(p => ((FileDescriptorHandle)p.Fd, p.Offset, p.Stride)).ToList(), requireDeviceOwned: implicitModifier);
             return ImportResult.Ok(new KmsFramebufferImport(fb));
         }
         catch (KernelException e)

@@ -115,7 +115,7 @@ public class Framebuffer : IDisposable
     /// <summary>A framebuffer of a dma-buf's planes: PRIME import into GEM handles, AddFB2 (with modifiers unless
     /// the modifier is DRM_FORMAT_MOD_INVALID), and the handles closed again: the framebuffer holds the memory.</summary>
     /// <param name="requireDeviceOwned">Refuse planes whose dma-buf this device did not export itself (see
-    /// <see cref="IsDeviceOwned"/>): the only case in which its implicit modifier is the device's own layout.</param>
+    /// <see cref="RequireDeviceOwned"/>): the only case in which its implicit modifier is the device's own layout.</param>
     public static unsafe Framebuffer FromDmaBuf(DrmDevice device, int width, int height, uint format, ulong modifier,
         IReadOnlyList<(FileDescriptorHandle Fd, uint Offset, uint Stride)> planes, bool requireDeviceOwned = false)
     {
@@ -135,8 +135,7 @@ public class Framebuffer : IDisposable
                 uint h;
                 Sys.ThrowIfFailed(LibDrm.drmPrimeFDToHandle(dev.Fd, planeFd.Fd, &h), $"drmPrimeFDToHandle plane {i}");
                 opened.Add(h);
-                if (requireDeviceOwned && !IsDeviceOwned(dev.Fd, h))
-                    throw new KernelException($"plane {i}: not {device.Path}'s own buffer (an imported dma-buf), so its implicit layout is unknown; check", 22);
+                if (requireDeviceOwned) RequireDeviceOwned(dev.Fd, h, $"plane {i}: the proof that {device.Path} exported the buffer itself (MAP_DUMB refuses an imported dma-buf)");
                 handles[i] = h; pitches[i] = planes[i].Stride; offsets[i] = planes[i].Offset;
                 modifiers[i] = modifier == Invalid ? 0 : modifier;
             }
@@ -153,20 +152,19 @@ public class Framebuffer : IDisposable
     }
 
     /// <summary>
-    /// Whether the GEM object behind <paramref name="handle"/> is the device's own rather than a foreign dma-buf it
-    /// imported. PRIME import of a dma-buf the device exported itself gives back the original object; only
+    /// Throws unless the GEM object behind <paramref name="handle"/> is the device's own rather than a foreign
+    /// dma-buf it imported. PRIME import of a dma-buf the device exported itself gives back the original object; only
     /// imported objects are refused DRM_IOCTL_MODE_MAP_DUMB (drm_gem_dumb_map_offset: "Don't allow imported
     /// objects to be mapped"), which makes the ioctl the test. Drivers with their own map_offset may not refuse
     /// imports, so callers use this only where the device reads every layout linearly.
     /// </summary>
-    static unsafe bool IsDeviceOwned(int deviceFd, uint handle)
+    static unsafe void RequireDeviceOwned(int deviceFd, uint handle, string what)
     {
         const uint DRM_IOCTL_MODE_MAP_DUMB = 0xC01064B3; // _IOWR('d', 0xB3, struct drm_mode_map_dumb), 16 bytes
         ulong* mapDumb = stackalloc ulong[2];
         mapDumb[0] = handle; // u32 handle, u32 pad
         mapDumb[1] = 0;      // u64 offset (out)
-        try { Sys.IoctlRaw(deviceFd, DRM_IOCTL_MODE_MAP_DUMB, mapDumb, "DRM_IOCTL_MODE_MAP_DUMB"); return true; }
-        catch (KernelException) { return false; }
+        Sys.IoctlRaw(deviceFd, DRM_IOCTL_MODE_MAP_DUMB, mapDumb, what);
     }
 
     public virtual void Dispose()
