@@ -1,8 +1,13 @@
 #!/bin/bash
-# bench/vm-guest.sh TEST OUTDIR -- runs INSIDE the VM (bench/vm-run.sh boots it): one comparison, our compositor
-# then Weston 14, both on vkms (card0) with their DRM backends, the same C# client (bench/VmBench) against each.
-# TEST: create-destroy | feedback | present. Raw client output goes to OUTDIR/TEST.{ours,weston}.txt and the
-# compositors' logs to OUTDIR/TEST.{ours,weston}.log.
+# bench/vm-guest.sh TEST OUTDIR -- runs INSIDE the VM (bench/vm-run.sh boots it): one comparison of our compositor
+# and Weston 14, both on vkms (card0) with their DRM backends, the same C# client (bench/VmBench) against each.
+# TEST: create-destroy | feedback | present. create-destroy and present run BENCH_ROUNDS rounds (default 3); each
+# round runs every compositor once, and the order turns round each round (ours, Weston; Weston, ours; ...), so that
+# drift in the emulator's speed hits both alike. feedback runs one round. Raw client output goes to
+# OUTDIR/TEST.WHO.rN.txt and the compositors' logs to OUTDIR/TEST.WHO.rN.log.
+# Env: BENCH_ROUNDS, BENCH_REVERSE=1 (Weston first in round 1), COMPOSITOR_BIN, BENCH_BASELINE_BIN (another build
+# of ours, run as "ours-baseline" in every round, for before/after in one boot), BENCH_CREATE_N, BENCH_CREATE_ROUNDS,
+# BENCH_FEEDBACK_N, BENCH_PRESENT_S.
 set -u
 TEST=$1 OUT=$2
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -11,15 +16,28 @@ CLIENT=$REPO/bench/VmBench/bin/vm/VmBench
 mkdir -p "$OUT"
 CREATE_N=${BENCH_CREATE_N:-2000} CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5}
 FEEDBACK_N=${BENCH_FEEDBACK_N:-50} PRESENT_S=${BENCH_PRESENT_S:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+[ "$TEST" = feedback ] && ROUNDS=1
 
 SID=""
+wait_listening() {
+  for i in $(seq 300); do grep -q "listening on" "$LOG" && return 0; sleep 0.1; done
+  echo "$1 did not start"; cat "$LOG"; return 1
+}
 start_ours() {
   RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
   SOCK=bench-ours
   XDG_RUNTIME_DIR=$RT setsid "$BIN" --backend=drm --socket=$SOCK >"$LOG" 2>&1 &
   SID=$!; PID=$SID
-  for i in $(seq 300); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
-  grep -q "listening on" "$LOG" || { echo "ours did not start"; cat "$LOG"; return 1; }
+  wait_listening ours
+}
+# Information only: another build of ours (BENCH_BASELINE_BIN), e.g. the one before a change.
+start_ours-baseline() {
+  RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
+  SOCK=bench-ours-baseline
+  XDG_RUNTIME_DIR=$RT setsid "$BENCH_BASELINE_BIN" --backend=drm --socket=$SOCK >"$LOG" 2>&1 &
+  SID=$!; PID=$SID
+  wait_listening ours-baseline
 }
 # Information only: ours with its default (headless) backend, to separate the DRM backend's share.
 start_ours-headless() {
@@ -27,8 +45,7 @@ start_ours-headless() {
   SOCK=bench-ours-headless
   XDG_RUNTIME_DIR=$RT setsid "$BIN" --socket=$SOCK >"$LOG" 2>&1 &
   SID=$!; PID=$SID
-  for i in $(seq 300); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
-  grep -q "listening on" "$LOG" || { echo "ours (headless) did not start"; cat "$LOG"; return 1; }
+  wait_listening "ours (headless)"
 }
 start_weston() {
   RT=$(mktemp -d /tmp/bench-rt-XXXX); chmod 700 "$RT"
@@ -58,24 +75,31 @@ stop() {
 trap 'stop' EXIT
 
 WHO="ours weston"
-[ "${BENCH_REVERSE:-0}" = 1 ] && WHO="weston ours"   # Weston first: to see order/drift effects
-[ "$TEST" = present ] || WHO="$WHO ours-headless"
-for who in $WHO; do
-  LOG=$OUT/$TEST.$who.log
-  RES=$OUT/$TEST.$who.txt
-  echo "== $TEST: $who"
-  start_$who || { stop; echo "error start" > "$RES"; continue; }
-  echo "pid $PID" > "$RES"
-  export XDG_RUNTIME_DIR=$RT
-  case $TEST in
-    create-destroy) timeout 120 "$CLIENT" create-destroy "$RT/$SOCK" "$PID" "$CREATE_N" "$CREATE_ROUNDS" >>"$RES" 2>"$RES.err" ;;
-    feedback) timeout 120 "$CLIENT" feedback "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>"$RES.err"
-              timeout 120 "$CLIENT" rss "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>>"$RES.err" ;;
-    present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;
-  esac
-  echo "client_exit $?" >> "$RES"
-  kill -0 "$PID" 2>/dev/null && echo "compositor_alive 1" >> "$RES" || echo "compositor_alive 0" >> "$RES"
-  grep -c . /proc/loadavg >/dev/null; echo "guest_loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"
-  stop
-  cat "$RES"
+[ "${BENCH_REVERSE:-0}" = 1 ] && WHO="weston ours"
+[ -n "${BENCH_BASELINE_BIN:-}" ] && [ "$TEST" != feedback ] && WHO="$WHO ours-baseline"
+reversed() { local out=""; for w in $1; do out="$w $out"; done; echo $out; }
+for r in $(seq "$ROUNDS"); do
+  order=$WHO
+  [ $((r % 2)) = 0 ] && order=$(reversed "$WHO")
+  # the headless backend (information) once, in the first round
+  [ "$r" = 1 ] && [ "$TEST" != present ] && order="$order ours-headless"
+  for who in $order; do
+    LOG=$OUT/$TEST.$who.r$r.log
+    RES=$OUT/$TEST.$who.r$r.txt
+    echo "== $TEST: round $r: $who"
+    start_$who || { stop; echo "error start" > "$RES"; continue; }
+    { echo "pid $PID"; echo "round $r"; echo "guest_loadavg_before $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$RES"
+    export XDG_RUNTIME_DIR=$RT
+    case $TEST in
+      create-destroy) timeout 120 "$CLIENT" create-destroy "$RT/$SOCK" "$PID" "$CREATE_N" "$CREATE_ROUNDS" >>"$RES" 2>"$RES.err" ;;
+      feedback) timeout 120 "$CLIENT" feedback "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>"$RES.err"
+                timeout 120 "$CLIENT" rss "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>>"$RES.err" ;;
+      present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;
+    esac
+    echo "client_exit $?" >> "$RES"
+    kill -0 "$PID" 2>/dev/null && echo "compositor_alive 1" >> "$RES" || echo "compositor_alive 0" >> "$RES"
+    echo "guest_loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"
+    stop
+    cat "$RES"
+  done
 done

@@ -10,6 +10,9 @@ using Wayland.Client.Protocol;
 // VmBench MODE SOCKET COMPOSITOR_PID [options]; prints "key value" lines on stdout that vm-guest.sh collects.
 //   create-destroy N ROUNDS   create_immed + wl_buffer.destroy of an NV12 (2-plane) udmabuf buffer, N per round,
 //                             a roundtrip every 100; falls back to XRGB8888 if the compositor refuses NV12
+//   create-destroy-fresh N ROUNDS   the same, but every buffer on a udmabuf of its own, never wrapped before (made
+//                             before each timed round): what a compositor that remembers dma-bufs gains nothing
+//                             from. Information only; bench/vm-guest.sh does not run it.
 //   feedback N                N connections one after another: time from bind(zwp_linux_dmabuf_v1 v5) +
 //                             get_default_feedback to the feedback's done
 //   rss N                     compositor VmRSS with 0, 1 and N connections, each holding a default feedback
@@ -27,6 +30,7 @@ static class Program
             switch (mode)
             {
                 case "create-destroy": CreateDestroy(socket, pid, int.Parse(rest[0]), int.Parse(rest[1])); break;
+                case "create-destroy-fresh": CreateDestroyFresh(socket, pid, int.Parse(rest[0]), int.Parse(rest[1])); break;
                 case "feedback": FeedbackLatency(socket, int.Parse(rest[0])); break;
                 case "rss": Rss(socket, pid, int.Parse(rest[0])); break;
                 case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
@@ -75,9 +79,11 @@ static class Program
         c.Roundtrip();
         var rates = new List<double>();
         var cpuPerK = new List<double>();
+        var clientCpuPerK = new List<double>();
+        int self = Environment.ProcessId;
         for (int r = 0; r < rounds; r++)
         {
-            long cpu0 = CpuTicks(pid);
+            long cpu0 = CpuTicks(pid), own0 = CpuTicks(self);
             var sw = Stopwatch.StartNew();
             for (int i = 1; i <= n; i++)
             {
@@ -87,12 +93,45 @@ static class Program
             c.Roundtrip();
             double rate = n / sw.Elapsed.TotalSeconds;
             rates.Add(rate);
-            double cpuMs = (CpuTicks(pid) - cpu0) * 10.0;
+            double cpuMs = (CpuTicks(pid) - cpu0) * 10.0, ownMs = (CpuTicks(self) - own0) * 10.0;
             cpuPerK.Add(cpuMs * 1000 / n);
-            Console.WriteLine($"round {r} {F(rate)} buffers/s, compositor cpu {F(cpuMs)} ms");
+            clientCpuPerK.Add(ownMs * 1000 / n);
+            Console.WriteLine($"round {r} {F(rate)} buffers/s, compositor cpu {F(cpuMs)} ms, client cpu {F(ownMs)} ms");
         }
         Console.WriteLine($"buffers_per_s_median {F(Median(rates))}");
         Console.WriteLine($"compositor_cpu_ms_per_1000_median {F(Median(cpuPerK))}");
+        // The client shares the guest's 2 vCPUs: when its own cost per buffer nears 1000 / rate, it bounds the rate.
+        Console.WriteLine($"client_cpu_ms_per_1000_median {F(Median(clientCpuPerK))}");
+    }
+
+    static void CreateDestroyFresh(string socket, int pid, int n, int rounds)
+    {
+        using var alloc = UdmabufAllocator.Open();
+        using var c = WaylandClient.Connect(socket);
+        var rates = new List<double>();
+        var cpuPerK = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            var images = new List<LinearImage>();
+            for (int i = 0; i < n; i++) images.Add(LinearImage.Create(alloc, 256, 256, Fourcc.Nv12, (x, y) => 0xFF808080));
+            c.Roundtrip();
+            long cpu0 = CpuTicks(pid);
+            var sw = Stopwatch.StartNew();
+            for (int i = 1; i <= n; i++)
+            {
+                images[i - 1].CreateBuffer(c.Dmabuf!).Destroy();
+                if (i % 100 == 0) c.Roundtrip();
+            }
+            c.Roundtrip();
+            double rate = n / sw.Elapsed.TotalSeconds;
+            double cpuMs = (CpuTicks(pid) - cpu0) * 10.0;
+            rates.Add(rate);
+            cpuPerK.Add(cpuMs * 1000 / n);
+            foreach (var im in images) im.Dispose();
+            Console.WriteLine($"round {r} {F(rate)} buffers/s, compositor cpu {F(cpuMs)} ms");
+        }
+        Console.WriteLine($"fresh_buffers_per_s_median {F(Median(rates))}");
+        Console.WriteLine($"fresh_compositor_cpu_ms_per_1000_median {F(Median(cpuPerK))}");
     }
 
     // ---- 2. default feedback latency and RSS ----
