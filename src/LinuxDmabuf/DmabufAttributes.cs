@@ -1,10 +1,12 @@
 using Feedback;
+using LinuxKernel;
 using LinuxKernel.DmaBuf;
 
 namespace LinuxDmabuf;
 
-/// <summary>One plane of a dma-buf: the fd (owned) and where the plane lies in it.</summary>
-public sealed record DmabufPlane(DmaBufHandle Fd, uint Offset, uint Stride);
+/// <summary>One plane of a dma-buf: the fd (owned), where the plane lies in it, and the file behind the fd as
+/// validation found it (importers tell files and their kinds apart from it without asking the kernel again).</summary>
+public sealed record DmabufPlane(DmaBufHandle Fd, uint Offset, uint Stride, FileStatus File);
 
 [Flags]
 public enum DmabufFlags : uint { None = 0, YInvert = 1, Interlaced = 2, BottomFirst = 4 }

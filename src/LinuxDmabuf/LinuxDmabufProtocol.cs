@@ -1,7 +1,9 @@
 // zwp_linux_dmabuf_v1, zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1 (stable/linux-dmabuf, v5).
 using System.Buffers.Binary;
+using System.Text;
 using Feedback;
 using LinuxDmabuf.Importers;
+using LinuxKernel;
 using LinuxKernel.DmaBuf;
 using Microsoft.Win32.SafeHandles;
 using Wayland.Server;
@@ -12,8 +14,12 @@ namespace LinuxDmabuf;
 public static class LinuxDmabufGlobal
 {
     /// <summary>Version 5 with feedback when the host names a main device; version 3 otherwise, as Weston does.</summary>
-    public static Global Create(Display display, IDmabufHost host) =>
-        new(display, ZwpLinuxDmabufV1.Interface, host.DefaultFeedback != null ? 5 : 3, id => new LinuxDmabufResource(id, host));
+    public static Global Create(Display display, IDmabufHost host)
+    {
+        // The importers are fixed when the host is made: their union is computed once, not per bind or per buffer.
+        var formats = Formats(host);
+        return new(display, ZwpLinuxDmabufV1.Interface, host.DefaultFeedback != null ? 5 : 3, id => new LinuxDmabufResource(id, host, formats));
+    }
 
     /// <summary>Every pair some importer accepts: what clients may allocate.</summary>
     public static FormatSet Formats(IDmabufHost host) =>
@@ -23,12 +29,13 @@ public static class LinuxDmabufGlobal
 sealed class LinuxDmabufResource : ZwpLinuxDmabufV1
 {
     readonly IDmabufHost _host;
+    readonly FormatSet _formats;
 
-    public LinuxDmabufResource(NewId id, IDmabufHost host) : base(id)
+    public LinuxDmabufResource(NewId id, IDmabufHost host, FormatSet formats) : base(id)
     {
         _host = host;
+        _formats = formats;
         if (Version >= 4) return; // since version 4 formats come through feedback; format and modifier events are deprecated
-        var formats = LinuxDmabufGlobal.Formats(host);
         foreach (var f in formats.Formats)
         {
             SendFormat(f);
@@ -38,7 +45,7 @@ sealed class LinuxDmabufResource : ZwpLinuxDmabufV1
         }
     }
 
-    protected override void OnCreateParams(NewId paramsId) => _ = new BufferParamsResource(paramsId, _host);
+    protected override void OnCreateParams(NewId paramsId) => _ = new BufferParamsResource(paramsId, _host, _formats);
 
     protected override void OnGetDefaultFeedback(NewId id)
     {
@@ -57,8 +64,10 @@ sealed class LinuxDmabufResource : ZwpLinuxDmabufV1
 /// zwp_linux_buffer_params_v1 with the strictest checks of Weston, wlroots and Smithay combined. Every error
 /// names the plane and the values. The params own the fds they received; whatever happens (an error, destroy,
 /// the client going away), fds not handed to a buffer are closed.
+/// Clients may create and destroy buffers by the thousand (create_immed + destroy is a benchmark of its own), so
+/// the success path makes no strings and no LINQ, and asks the kernel about each plane's file once (fstat).
 /// </summary>
-sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferParamsV1(id)
+sealed class BufferParamsResource(NewId id, IDmabufHost host, FormatSet offered) : ZwpLinuxBufferParamsV1(id)
 {
     const int MaxPlanes = 4;
     readonly DmabufPlaneInput?[] _planes = new DmabufPlaneInput?[MaxPlanes];
@@ -76,8 +85,8 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferPa
             if (_used) Fail(Error.AlreadyUsed, "add: the params were already used to create a buffer");
             if (planeIdx >= MaxPlanes) Fail(Error.PlaneIdx, $"add: plane index {planeIdx} is out of range (at most {MaxPlanes - 1})");
             if (_planes[planeIdx] != null) Fail(Error.PlaneSet, $"add: plane {planeIdx} is already set");
-            foreach (var (p, i) in _planes.Select((p, i) => (p, i)))
-                if (p != null && p.Modifier != modifier)
+            for (int i = 0; i < MaxPlanes; i++)
+                if (_planes[i] is { } p && p.Modifier != modifier)
                     Fail(Error.InvalidFormat, $"add: plane {planeIdx} has modifier {Modifiers.Name(modifier)}, plane {i} has {Modifiers.Name(p.Modifier)}: all planes must share one");
             _planes[planeIdx] = new DmabufPlaneInput(handle, offset, stride, modifier);
             handle = null;
@@ -111,15 +120,14 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferPa
     bool TryImport(DmabufAttributes attributes, out DmabufBuffer buffer, out string why)
     {
         buffer = new DmabufBuffer(attributes);
-        var reasons = new List<string>();
         foreach (var importer in host.Importers)
-        {
-            var r = buffer.Import(importer);
-            if (r.Succeeded) { why = ""; return true; }
-            reasons.Add($"{importer.Name}: {r.Failure}");
-        }
+            if (buffer.Import(importer).Succeeded) { why = ""; return true; }
+        // Failed: every importer's reason, which the buffer remembers (each importer ran once).
+        var reasons = new StringBuilder();
+        foreach (var importer in host.Importers)
+            reasons.Append(reasons.Length > 0 ? "; " : "").Append($"{importer.Name}: {buffer.Import(importer).Failure}");
         buffer.Dispose();
-        why = reasons.Count == 0 ? "no importer" : string.Join("; ", reasons);
+        why = reasons.Length == 0 ? "no importer" : reasons.ToString();
         return false;
     }
 
@@ -143,17 +151,20 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferPa
         if (count != info.PlaneCount)
             Fail(Error.Incomplete, $"{request}: {info.Name} has {info.PlaneCount} plane(s), {count} were added");
         ulong modifier = _planes[0]!.Modifier;
-        var offered = LinuxDmabufGlobal.Formats(host);
         if (!offered.Contains(format, modifier))
             Fail(Error.InvalidFormat, $"{request}: {info.Name} with modifier {Modifiers.Name(modifier)} was not advertised");
-        for (int i = 0; i < count; i++) CheckBounds(request, info, i, width, height);
-        var planes = _planes.Take(count).Select(p => new DmabufPlane(p!.Fd, p.Offset, p.Stride)).ToList();
+        var planes = new DmabufPlane[count];
+        for (int i = 0; i < count; i++)
+        {
+            var p = _planes[i]!;
+            planes[i] = new DmabufPlane(p.Fd, p.Offset, p.Stride, CheckBounds(request, info, i, width, height));
+        }
         Array.Clear(_planes);
         return new DmabufAttributes(width, height, format, modifier, (DmabufFlags)flags, planes);
     }
 
-    /// <summary>The plane must fit in 32 bits and in its fd (whose size lseek(SEEK_END) tells; seek back after).</summary>
-    void CheckBounds(string request, FormatInfo info, int i, int width, int height)
+    /// <summary>The plane must fit in 32 bits and in its fd; returns what fstat said of the fd.</summary>
+    FileStatus CheckBounds(string request, FormatInfo info, int i, int width, int height)
     {
         var p = _planes[i]!;
         var (w, h) = info.PlaneSize(i, width, height);
@@ -163,14 +174,24 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host) : ZwpLinuxBufferPa
             Fail(Error.OutOfBounds, $"{request}: plane {i}: offset {p.Offset} + stride {p.Stride} x height {h} = {end} overflows 32 bits");
         if (p.Stride < rowBytes)
             Fail(Error.OutOfBounds, $"{request}: plane {i}: stride {p.Stride} is less than a row of {w} pixels ({rowBytes} bytes)");
-        long size;
-        try { size = p.Fd.GetSize(); }
-        catch (LinuxKernel.KernelException) { return; } // not seekable: the importer will judge (as Weston does)
+        var file = p.Fd.Stat();
+        if (SizeOf(p.Fd, file) is not { } size) return file; // not seekable: the importer will judge (as Weston does)
         if (p.Offset >= (ulong)size)
             Fail(Error.OutOfBounds, $"{request}: plane {i}: offset {p.Offset} is past the end of its {size}-byte buffer");
         ulong last = p.Offset + (ulong)p.Stride * (ulong)(h - 1) + rowBytes;
         if (last > (ulong)size)
             Fail(Error.OutOfBounds, $"{request}: plane {i}: {w}x{h} at offset {p.Offset} with stride {p.Stride} needs {last} bytes, the buffer has {size}");
+        return file;
+    }
+
+    /// <summary>The fd's size: the inode's (fstat leaves the file offset, which the client shares, alone). Files
+    /// that say 0 (an empty file, or one sized only by seeking, such as a dma-buf before Linux 5.3) are asked with
+    /// lseek(SEEK_END), and seeked back; null when the fd cannot seek.</summary>
+    static long? SizeOf(DmaBufHandle fd, FileStatus file)
+    {
+        if (file.Size > 0) return file.Size;
+        try { return fd.GetSize(); }
+        catch (LinuxKernel.KernelException) { return null; }
     }
 
     void Fail(Error code, string message) => throw new ProtocolErrorException(this, (uint)code, $"zwp_linux_buffer_params_v1@{Id}.{message}");

@@ -39,7 +39,32 @@ public class FileDescriptorHandle : SafeHandle
     /// </summary>
     public FdLease Lease() => new(this);
 
+    /// <summary>fstat(2) and fstatfs(2): which file the descriptor refers to, its size, and what filesystem it
+    /// lives on. One place for both, so callers that tell files apart (the same dma-buf sent again) agree.</summary>
+    public unsafe FileStatus Stat()
+    {
+        using FdLease lease = Lease();
+        stat st;
+        Interop.Sys.ThrowIfFailed(LibC.fstat(lease.Fd, &st), "fstat");
+        long magic = Interop.Sys.FilesystemMagic(lease.Fd);
+        return new FileStatus((ulong)st.st_dev, (ulong)st.st_ino, st.st_size, magic);
+    }
+
     protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
+}
+
+/// <summary>What <see cref="FileDescriptorHandle.Stat"/> found. <see cref="Size"/> is the inode's size: a dma-buf's
+/// since Linux 5.3 (older kernels say 0; lseek(SEEK_END) still tells). <see cref="FilesystemMagic"/> is statfs'
+/// f_type, 0 when the kernel did not say.</summary>
+public readonly record struct FileStatus(ulong Device, ulong Inode, long Size, long FilesystemMagic)
+{
+    public const long DmaBufMagic = 0x444d4142, TmpfsMagic = 0x01021994, HugetlbfsMagic = 0x958458f6;
+
+    /// <summary>The file's identity, whichever descriptor refers to it.</summary>
+    public (ulong Device, ulong Inode) Id => (Device, Inode);
+    public bool IsDmaBuf => FilesystemMagic == DmaBufMagic;
+    /// <summary>memfd_create's files (and other shared-memory files): never dma-bufs.</summary>
+    public bool IsShmem => FilesystemMagic is TmpfsMagic or HugetlbfsMagic;
 }
 
 /// <summary>A descriptor held open for the duration of a call; see <see cref="FileDescriptorHandle.Lease"/>.</summary>

@@ -32,8 +32,16 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
     public override PixelAccess BeginCpuRead()
     {
         if (_egl != null) return ReadBack(_egl);
-        if (_cpu == null) return default;
-        _cpu.BeginRead();
+        if (_cpu == null || _readFailed) return default;
+        try { _cpu.BeginRead(); }
+        catch (LinuxKernel.KernelException e)
+        {
+            // The first read maps the buffer (the import may not have): a kernel that refuses now (out of memory,
+            // address space) costs this surface its pixels, not the compositor its life. Said once per buffer.
+            Log.Warning($"{Dmabuf.Attributes}: CPU read failed: {e.Message}");
+            _readFailed = true;
+            return default;
+        }
         var planes = _cpu.Planes;
         int stride0 = (int)planes[0].Stride;
         byte* d0 = _cpu.PlaneData(0);

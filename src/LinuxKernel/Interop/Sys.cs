@@ -7,7 +7,7 @@ namespace LinuxKernel.Interop;
 /// The few libc calls the library makes, wrapped so that each failure becomes a <see cref="KernelException"/>
 /// naming the call, and interrupted calls are retried (the runtime's own signals can interrupt any of them).
 /// </summary>
-internal static unsafe class Sys
+internal static unsafe partial class Sys
 {
     /// <summary>open(2) with O_CLOEXEC always added: descriptors must not leak into spawned clients.</summary>
     public static FileDescriptorHandle Open(string path, int flags)
@@ -69,6 +69,17 @@ internal static unsafe class Sys
             throw new KernelException(operation, LibC.errno);
         }
     }
+
+    /// <summary>statfs' f_type for the descriptor's filesystem; 0 when fstatfs fails (the caller then knows less,
+    /// not nothing). Tmds.LibC has no fstatfs; f_type is the first field of struct statfs on 64-bit Linux.</summary>
+    public static long FilesystemMagic(int fd)
+    {
+        long* buf = stackalloc long[16]; // struct statfs: 120 bytes on x86-64 and arm64
+        return fstatfs(fd, buf) == 0 ? buf[0] : 0;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial int fstatfs(int fd, long* buf);
 
     public static byte[] NulTerminated(string s)
     {
