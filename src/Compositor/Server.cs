@@ -132,23 +132,21 @@ public sealed class Server : IDisposable
 
     // ------------------------------------------------------------------------------------------------ frames
 
-    /// <summary>What a repaint of <paramref name="output"/> shows, and the callbacks it answers when shown.</summary>
-    internal Frame BuildFrame(Output.Output output, Rect damage)
+    /// <summary>Fills <paramref name="frame"/> with what a repaint of its output shows, and the callbacks it
+    /// answers when shown.</summary>
+    internal void BuildFrame(Frame frame, Rect damage)
     {
-        var frame = new Frame(output, damage);
-        var seen = new HashSet<Surface>();
-        foreach (var w in Windows)
+        var output = frame.Output;
+        frame.Reset(damage);
+        var seen = _seen;
+        seen.Clear();
+        _building = frame;
+        try
         {
-            if (!w.IsMapped) continue;
-            w.ForEachSurface((s, x, y) =>
-            {
-                if (!s.HasContent) return;
-                var rect = new Rect(x, y, s.Width, s.Height);
-                if (rect.Intersect(output.Area).IsEmpty) return;
-                frame.Add(new FrameSurface(s, s.Buffer!, rect.Offset(-output.X, -output.Y)));
-                seen.Add(s);
-            });
+            foreach (var w in Windows)
+                if (w.IsMapped) w.ForEachSurface(_addToFrame ??= AddToFrame);
         }
+        finally { _building = null; }
         // Frame callbacks of surfaces that are not on any output (not mapped yet, hidden) are answered by the first
         // output's repaints, so that a client throttled on them is never stuck.
         bool first = Outputs.Count > 0 && Outputs[0] == output;
@@ -160,7 +158,24 @@ public sealed class Server : IDisposable
             if (seen.Contains(s)) { frame.Feedbacks.AddRange(s.Feedbacks); s.Feedbacks.Clear(); }
         }
         UpdateOutputMembership(output, seen);
-        return frame;
+        seen.Clear();
+    }
+
+    // BuildFrame runs every frame: its visitor is made once and finds the frame it fills in a field, and its set is
+    // reused, instead of a closure and a set per frame.
+    readonly HashSet<Surface> _seen = new();
+    Frame? _building;
+    Action<Surface, int, int>? _addToFrame;
+
+    void AddToFrame(Surface s, int x, int y)
+    {
+        var frame = _building!;
+        var output = frame.Output;
+        if (!s.HasContent) return;
+        var rect = new Rect(x, y, s.Width, s.Height);
+        if (rect.Intersect(output.Area).IsEmpty) return;
+        frame.Add(new FrameSurface(s, s.Buffer!, rect.Offset(-output.X, -output.Y)));
+        _seen.Add(s);
     }
 
     bool IsOnAnyOutput(Surface s) => s.EnteredOutputs.Count > 0;

@@ -12,18 +12,31 @@ public readonly record struct FrameSurface(Surface Surface, ClientBuffer Buffer,
 /// Everything one repaint of one output shows and owes: the surfaces bottom to top, the damage, and what is
 /// answered once the frame is on screen. The frame holds a lock on each buffer it shows, so a buffer is not
 /// released while a backend may still read it (a plane scanning it out, a copy in flight).
+/// An output has one frame in flight at a time and refills the same object for its next repaint (its lists keep
+/// their capacity), so repainting does not allocate.
 /// </summary>
 public sealed class Frame
 {
-    public Frame(Output output, Rect damage) { Output = output; Damage = damage; }
+    public Frame(Output output) { Output = output; }
 
     public Output Output { get; }
-    public Rect Damage { get; }
+    public Rect Damage { get; private set; }
     public List<FrameSurface> Surfaces { get; } = new();
     public List<WlCallback> FrameCallbacks { get; } = new();
     public List<PresentationFeedback> Feedbacks { get; } = new();
     /// <summary>Surfaces the backend put on a plane of their own (no composition): their feedback says zero-copy.</summary>
     public HashSet<Surface> ScannedOut { get; } = new();
+
+    /// <summary>Empties the frame for the next repaint (the previous one was presented or discarded); what it held
+    /// is dropped, so that callbacks and surfaces are not kept alive in between.</summary>
+    internal void Reset(Rect damage)
+    {
+        Damage = damage;
+        Surfaces.Clear();
+        FrameCallbacks.Clear();
+        Feedbacks.Clear();
+        ScannedOut.Clear();
+    }
 
     internal void Add(FrameSurface s)
     {
@@ -31,17 +44,15 @@ public sealed class Frame
         Surfaces.Add(s);
     }
 
-    /// <summary>Releases the buffers the frame composited and returns the ones it scanned out: those stay locked
-    /// until a later frame replaced them on screen.</summary>
-    internal List<FrameSurface> ReleaseComposited()
+    /// <summary>Releases the buffers the frame composited and adds the ones it scanned out to <paramref name="kept"/>:
+    /// those stay locked until a later frame replaced them on screen.</summary>
+    internal void ReleaseComposited(List<FrameSurface> kept)
     {
-        var kept = new List<FrameSurface>();
         foreach (var s in Surfaces)
         {
             if (ScannedOut.Contains(s.Surface)) kept.Add(s);
             else s.Buffer.Unlock();
         }
         Surfaces.Clear();
-        return kept;
     }
 }

@@ -23,6 +23,7 @@ public abstract class Output
     protected Output(Server server, string name, int width, int height, int refreshMilliHz)
     {
         Server = server; Name = name; Width = width; Height = height; RefreshMilliHz = refreshMilliHz;
+        _frame = new Frame(this);
     }
 
     public string Name { get; }
@@ -77,13 +78,15 @@ public abstract class Output
     protected void RunRepaint()
     {
         if (_state != RepaintState.Scheduled) return;
-        var frame = Server.BuildFrame(this, Damage);
+        var frame = _frame;
+        Server.BuildFrame(frame, Damage);
         Damage = Rect.Empty;
         _state = RepaintState.InFlight;
         Show(frame);
     }
 
-    List<FrameSurface> _onPlanes = new();
+    readonly Frame _frame;
+    List<FrameSurface> _onPlanes = new(), _onPlanesNext = new(); // swapped each frame, never reallocated
 
     /// <summary>Backend: the frame is on screen. Buffers it composited are released now; buffers it put on planes
     /// stay locked until the next presented frame has replaced them (they are read until then).</summary>
@@ -91,9 +94,11 @@ public abstract class Output
     {
         _state = RepaintState.Idle;
         Server.FramePresented(this, frame, time, sequence, flags);
-        var scannedOut = frame.ReleaseComposited();
+        frame.ReleaseComposited(_onPlanesNext);
         foreach (var s in _onPlanes) s.Buffer.Unlock();
-        _onPlanes = scannedOut;
+        _onPlanes.Clear();
+        (_onPlanes, _onPlanesNext) = (_onPlanesNext, _onPlanes);
+        frame.Reset(Rect.Empty); // kept for the next repaint: hold no callbacks or surfaces meanwhile
         RepaintIfWanted();
     }
 
@@ -104,7 +109,8 @@ public abstract class Output
         _state = RepaintState.Idle;
         Server.FrameDiscarded(frame);
         frame.ScannedOut.Clear();
-        frame.ReleaseComposited();
+        frame.ReleaseComposited(_onPlanesNext); // keeps nothing: nothing was scanned out
+        frame.Reset(Rect.Empty);
         RepaintIfWanted();
     }
 
