@@ -89,11 +89,13 @@ public sealed class DrmBackend(Options options) : IBackend
             server.AddOutput(output);
         }
         if (_outputs.Count == 0) throw new InvalidOperationException($"{DevicePath}: no connected {(options.DrmWriteback ? "writeback " : "")}connector with a mode");
+        // One delegate for the life of the backend: page flips come every frame.
+        Action<uint, uint, uint, uint, nint> onFlip = (crtc, seq, sec, usec, _) =>
+        {
+            if (_outputs.TryGetValue(crtc, out var o)) o.PageFlipped(seq, sec, usec);
+        };
         _drmSource = server.Display.Loop.AddFd(Device.Handle, EventLoop.Readable, _ =>
-            LinuxKernel.Drm.Kms.HandleEvents(Device, (crtc, seq, sec, usec, _) =>
-            {
-                if (_outputs.TryGetValue(crtc, out var o)) o.PageFlipped(seq, sec, usec);
-            }));
+            LinuxKernel.Drm.Kms.HandleEvents(Device, onFlip));
     }
 
     /// <summary>A surface's outcome in a frame: logged when it changes, told to debug clients, fed to the feedback policy.</summary>
@@ -102,11 +104,12 @@ public sealed class DrmBackend(Options options) : IBackend
         if (!_lastStatus.TryGetValue(surface, out var last) || last != status)
         {
             _lastStatus[surface] = status;
-            Log.Debug($"{surface.Resource} on {output.Name}: {Describe(status)}");
+            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"{surface.Resource} on {output.Name}: {Describe(status)}");
             if (_lastStatus.Count > 256) foreach (var gone in _lastStatus.Keys.Where(k => k.IsDestroyed).ToList()) _lastStatus.Remove(gone);
         }
-        _server!.ReportScanout(surface, status.PlaneId, (uint)status.Reasons, Describe(status));
-        _feedback?.Update(surface, status, MonotonicTime.Now);
+        // Debug clients hear every frame's outcome; the text is made only for them (this runs every frame).
+        if (_server!.Debug != null) _server.ReportScanout(surface, status.PlaneId, (uint)status.Reasons, Describe(status));
+        _feedback?.Update(surface, status);
     }
 
     string Describe(ScanoutStatus s) =>

@@ -15,6 +15,10 @@ namespace Compositor.Backends.Drm;
 /// with a page-flip event; the flip event presents the frame. A commit that fails is logged with its property set;
 /// a frame that used planes is retried with composition only, and if that fails too the previous state stays
 /// on screen and the frame is discarded.
+/// The kernel keeps plane state between commits, so a commit carries only the properties that differ from the
+/// last successful one (a new buffer on an unchanged plane is one FB_ID), and TEST_ONLY outcomes are remembered
+/// per plane configuration (<see cref="TestOnlyCache"/>): the steady state costs one atomic ioctl per frame, and
+/// the request, the assignments and the frame are reused, so it allocates nothing either.
 /// With a writeback connector as the output (--drm-writeback), every frame is also written back to memory by the
 /// display hardware: screenshots then show what the CRTC really scanned out, planes included.
 /// </summary>
@@ -25,18 +29,30 @@ public sealed unsafe class DrmOutput : Output.Output
     readonly DrmDevice _device;
     readonly KmsObject _crtc, _connector;
     readonly KmsPlane _primary;
-    readonly IReadOnlyList<KmsPlane> _overlays;
+    readonly KmsPlane[] _overlaysFrontToBack;
+    readonly KmsPlane[] _planes;            // every plane this output commits: its overlays, then its primary
+    readonly PlaneContent?[] _committed;    // what each of _planes shows since the last successful commit (null: off)
+    readonly PlaneContent?[] _wanted;       // the configuration being tested or committed
+    bool _committedKnown;                   // false before the first commit and after a refused one: send everything
+    readonly TestOnlyCache _tests;
+    readonly ReusableAtomicRequest _request = new();
+    readonly PlaneAssignment[] _assignments = [new(), new()]; // the one on screen and the next
+    readonly Func<PlaneAssignment, bool> _test;
+    static readonly Func<PlaneAssignment, bool> AcceptAll = _ => true;
     readonly DrmModeInfo _mode;
     readonly PropertyBlob _modeBlob;
     readonly DumbFramebuffer[] _swap = new DumbFramebuffer[2];
+    readonly PlaneContent[] _swapContent = new PlaneContent[2];
     readonly Rect[] _swapDamage = new Rect[2];
     readonly TimerFd _timer = new();
     readonly EventSource _timerSource;
     readonly IReadOnlyList<KmsObject> _otherConnectorsOnCrtc;
     readonly DumbFramebuffer[]? _writeback;
     readonly int* _writebackFence;
+    readonly uint _writebackFbProperty, _writebackFenceProperty;
     (FileDescriptorHandle Fence, int Buffer)? _writebackPending;
     int _writebackLast = -1;
+    int _writebackIndexCommitted;
     int _back;
     bool _needsModeset = true;
     bool _flipPending;
@@ -53,16 +69,27 @@ public sealed unsafe class DrmOutput : Output.Output
         _crtc = crtc;
         _connector = new KmsObject(_device, connector.Id, DrmObjectType.Connector, connector.Name);
         _primary = primary;
-        _overlays = overlays;
+        _overlaysFrontToBack = overlays.OrderByDescending(p => p.ZPos).ThenByDescending(p => p.Id).ToArray();
+        _planes = [.. overlays, primary];
+        _committed = new PlaneContent?[_planes.Length];
+        _wanted = new PlaneContent?[_planes.Length];
+        _tests = new TestOnlyCache(_planes.Length);
+        _test = Test;
         _mode = mode;
         _otherConnectorsOnCrtc = otherConnectorsOnCrtc;
         PhysicalSize = ((int)connector.WidthMm, (int)connector.HeightMm);
         _modeBlob = new PropertyBlob(_device, Kms.ModeBlob(mode));
-        for (int i = 0; i < 2; i++) _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
+        for (int i = 0; i < 2; i++)
+        {
+            _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
+            _swapContent[i] = new PlaneContent(_swap[i], new Rect(0, 0, Width, Height), new Rect(0, 0, Width, Height), null);
+        }
         if (connector.Type == DrmConnectorType.Writeback)
         {
             _writeback = [DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888), DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888)];
             _writebackFence = (int*)NativeMemory.AllocZeroed(sizeof(int));
+            _writebackFbProperty = _connector.PropertyId("WRITEBACK_FB_ID");
+            _writebackFenceProperty = _connector.PropertyId("WRITEBACK_OUT_FENCE_PTR");
         }
         _timerSource = server.Display.Loop.AddFd(_timer.Handle, EventLoop.Readable, _ => { _timer.Acknowledge(); RunRepaint(); });
         Log.Info($"{Name}: {mode} on CRTC {crtc.Id}, {primary}, overlays [{string.Join(", ", overlays.Select(o => o.Id))}]");
@@ -86,25 +113,47 @@ public sealed unsafe class DrmOutput : Output.Output
 
     protected override void Show(Frame frame)
     {
-        var back = _swap[_back];
-        var assignment = PlaneAssignment.Compute(frame, new Rect(0, 0, Width, Height), _primary, _overlays, back,
-            _backend.Kms, _backend.PlanesEnabled, a => Commit(a, AtomicFlags.TestOnly) == 0);
+        var area = new Rect(0, 0, Width, Height);
+        var assignment = ReferenceEquals(_shown, _assignments[0]) ? _assignments[1] : _assignments[0];
+        assignment.Compute(frame, area, _primary, _overlaysFrontToBack, _swapContent[_back], _backend.Kms, _backend.PlanesEnabled, _test);
         if (TryShow(frame, assignment)) return;
         if (frame.ScannedOut.Count > 0)
         {
             Log.Warning($"{Name}: retrying with composition only");
             frame.ScannedOut.Clear();
-            var composited = PlaneAssignment.Compute(frame, new Rect(0, 0, Width, Height), _primary, _overlays, back, null, false, _ => true);
-            if (TryShow(frame, composited)) return;
+            assignment.Compute(frame, area, _primary, _overlaysFrontToBack, _swapContent[_back], null, false, AcceptAll);
+            if (TryShow(frame, assignment)) return;
         }
         Discarded(frame);
+    }
+
+    /// <summary>Whether the kernel would take the assignment: remembered per configuration, tested when new.</summary>
+    bool Test(PlaneAssignment a)
+    {
+        Want(a);
+        // A modeset request carries more than the planes: neither answer it from the cache nor remember it.
+        if (!_needsModeset && _tests.TryGet(_wanted, out bool passed)) return passed;
+        passed = Commit(AtomicFlags.TestOnly) == 0;
+        if (!_needsModeset) _tests.Add(_wanted, passed);
+        return passed;
     }
 
     bool TryShow(Frame frame, PlaneAssignment assignment)
     {
         if (!assignment.PrimaryIsDirect) Composite(frame, assignment);
-        int err = Commit(assignment, AtomicFlags.NonBlock | AtomicFlags.PageFlipEvent | (_needsModeset ? AtomicFlags.AllowModeset : 0));
-        if (err != 0) return false;
+        Want(assignment);
+        int err = Commit(AtomicFlags.NonBlock | AtomicFlags.PageFlipEvent | (_needsModeset ? AtomicFlags.AllowModeset : 0));
+        if (err != 0)
+        {
+            // The kernel refused what its tests accepted, or the state is not what we believe (another master, a
+            // framebuffer removed under a plane): prove and send everything again.
+            _committedKnown = false;
+            _tests.Clear();
+            return false;
+        }
+        Array.Copy(_wanted, _committed, _wanted.Length);
+        _committedKnown = true;
+        if (_needsModeset) _tests.Clear();
         _needsModeset = false;
         _flipPending = true;
         _inFlight = frame;
@@ -124,7 +173,7 @@ public sealed unsafe class DrmOutput : Output.Output
     void Composite(Frame frame, PlaneAssignment assignment)
     {
         var full = new Rect(0, 0, Width, Height);
-        bool planesChanged = _shown == null || !SamePlaneSurfaces(_shown, assignment);
+        bool planesChanged = _shown == null || !_shown.SamePlaneSurfaces(assignment);
         var damage = planesChanged ? full : frame.Damage.Union(_swapDamage[_back]);
         var buffer = _swap[_back];
         CpuRenderer.Render(buffer.Pixels, buffer.Pitch / 4, Width, Height, frame, damage);
@@ -132,15 +181,19 @@ public sealed unsafe class DrmOutput : Output.Output
         _swapDamage[_back] = Rect.Empty;
     }
 
-    static bool SamePlaneSurfaces(PlaneAssignment a, PlaneAssignment b) =>
-        a.Planes.Count == b.Planes.Count && a.Planes.All(p => b.Planes.TryGetValue(p.Key, out var c) && c.Surface == p.Value.Surface && c.Destination == p.Value.Destination);
-
-    int _writebackIndexCommitted;
-
-    /// <summary>Commits (or tests) the output's complete state: CRTC, connector, every plane of the output.</summary>
-    int Commit(PlaneAssignment a, AtomicFlags flags)
+    /// <summary>Fills <see cref="_wanted"/> with the assignment's state of each of the output's planes.</summary>
+    void Want(PlaneAssignment a)
     {
-        using var req = new AtomicRequest();
+        for (int i = 0; i < _planes.Length; i++)
+            _wanted[i] = a.Planes.TryGetValue(_planes[i], out var c) ? c : null;
+    }
+
+    /// <summary>Commits (or tests) <see cref="_wanted"/>: the CRTC and connector on a modeset, and each plane's
+    /// properties that differ from what the kernel has (all of them when that is not known).</summary>
+    int Commit(AtomicFlags flags)
+    {
+        var req = _request;
+        req.Clear();
         if (_needsModeset)
         {
             req.Add(_crtc, "MODE_ID", _modeBlob.Id);
@@ -148,40 +201,63 @@ public sealed unsafe class DrmOutput : Output.Output
             req.Add(_connector, "CRTC_ID", _crtc.Id);
             foreach (var other in _otherConnectorsOnCrtc) req.Add(other, "CRTC_ID", 0);
         }
-        foreach (var plane in _overlays.Append(_primary))
+        int before = req.Count;
+        bool all = _needsModeset || !_committedKnown;
+        for (int i = 0; i < _planes.Length; i++) AddPlaneChanges(_planes[i], _wanted[i], all ? null : _committed[i], all);
+        if (req.Count == before)
         {
-            if (a.Planes.TryGetValue(plane, out var c))
-            {
-                req.Add(plane.Object, "FB_ID", c.Framebuffer.Id);
-                req.Add(plane.Object, "CRTC_ID", _crtc.Id);
-                req.Add(plane.Object, "SRC_X", (ulong)c.Source.X << 16);
-                req.Add(plane.Object, "SRC_Y", (ulong)c.Source.Y << 16);
-                req.Add(plane.Object, "SRC_W", (ulong)c.Source.Width << 16);
-                req.Add(plane.Object, "SRC_H", (ulong)c.Source.Height << 16);
-                req.Add(plane.Object, "CRTC_X", unchecked((ulong)(long)c.Destination.X));
-                req.Add(plane.Object, "CRTC_Y", unchecked((ulong)(long)c.Destination.Y));
-                req.Add(plane.Object, "CRTC_W", (ulong)c.Destination.Width);
-                req.Add(plane.Object, "CRTC_H", (ulong)c.Destination.Height);
-            }
-            else
-            {
-                req.Add(plane.Object, "FB_ID", 0);
-                req.Add(plane.Object, "CRTC_ID", 0);
-            }
+            // Nothing changed, but the frame still needs its page-flip event: the kernel sends one for every CRTC
+            // in the commit, and a plane of ours brings its CRTC in. (libdrm would skip an empty request.)
+            var p = _planes[^1];
+            req.Add(p.Object, p.Properties.FbId, "FB_ID", _wanted[^1]!.Value.Framebuffer.Id);
         }
         if (_writeback != null && (flags & AtomicFlags.TestOnly) == 0)
         {
             _writebackIndexCommitted = (_writebackLast + 1) % 2;
             *_writebackFence = -1;
-            req.Add(_connector, "WRITEBACK_FB_ID", _writeback[_writebackIndexCommitted].Id);
-            req.Add(_connector, "WRITEBACK_OUT_FENCE_PTR", (ulong)(nint)_writebackFence);
+            req.Add(_connector, _writebackFbProperty, "WRITEBACK_FB_ID", _writeback[_writebackIndexCommitted].Id);
+            req.Add(_connector, _writebackFenceProperty, "WRITEBACK_OUT_FENCE_PTR", (ulong)(nint)_writebackFence);
         }
         int err = req.Commit(_device, flags, (nint)_crtc.Id);
         if (err != 0 && (flags & AtomicFlags.TestOnly) == 0)
             Log.Error($"{Name}: atomic commit failed ({Errno.Describe(err)}); the previous state stays on screen. Properties: {req}");
-        else if (err != 0)
+        else if (err != 0 && Log.IsEnabled(LogLevel.Debug))
             Log.Debug($"{Name}: TEST_ONLY refused ({Errno.Describe(err)}): {req}");
         return err;
+    }
+
+    /// <summary>Adds what turns <paramref name="have"/> into <paramref name="want"/> on the plane (null: off).</summary>
+    void AddPlaneChanges(KmsPlane plane, PlaneContent? want, PlaneContent? have, bool all)
+    {
+        var req = _request;
+        var o = plane.Object;
+        var p = plane.Properties;
+        if (want is not { } w)
+        {
+            if (!all && have == null) return;
+            req.Add(o, p.FbId, "FB_ID", 0);
+            req.Add(o, p.CrtcId, "CRTC_ID", 0);
+            return;
+        }
+        // A framebuffer removed while on a plane made the kernel turn the plane off: set it up again.
+        all |= have is not { } h || h.Framebuffer.Id == 0;
+        var had = have.GetValueOrDefault();
+        if (all || !ReferenceEquals(w.Framebuffer, had.Framebuffer)) req.Add(o, p.FbId, "FB_ID", w.Framebuffer.Id);
+        if (all) req.Add(o, p.CrtcId, "CRTC_ID", _crtc.Id);
+        if (all || w.Source != had.Source)
+        {
+            req.Add(o, p.SrcX, "SRC_X", (ulong)w.Source.X << 16);
+            req.Add(o, p.SrcY, "SRC_Y", (ulong)w.Source.Y << 16);
+            req.Add(o, p.SrcW, "SRC_W", (ulong)w.Source.Width << 16);
+            req.Add(o, p.SrcH, "SRC_H", (ulong)w.Source.Height << 16);
+        }
+        if (all || w.Destination != had.Destination)
+        {
+            req.Add(o, p.CrtcX, "CRTC_X", unchecked((ulong)(long)w.Destination.X));
+            req.Add(o, p.CrtcY, "CRTC_Y", unchecked((ulong)(long)w.Destination.Y));
+            req.Add(o, p.CrtcW, "CRTC_W", (ulong)w.Destination.Width);
+            req.Add(o, p.CrtcH, "CRTC_H", (ulong)w.Destination.Height);
+        }
     }
 
     /// <summary>The page flip of the last commit completed at the vblank (CLOCK_MONOTONIC: DRM_CAP_TIMESTAMP_MONOTONIC).</summary>
@@ -203,10 +279,14 @@ public sealed unsafe class DrmOutput : Output.Output
         DumbFramebuffer source;
         if (_writeback != null && _writebackPending is { } wb)
         {
+            // The page flip can come before vkms' composer has written the frame back; a read before the fence
+            // signals gets the frame two commits old (a VM test once saw a window's previous buffer that way, under
+            // load). Screenshots are for tests and debugging: wait long, and say so if it was not long enough.
             using (var fence = wb.Fence.Lease())
             {
                 var pfd = new Tmds.Linux.pollfd { fd = fence.Fd, events = Tmds.Linux.LibC.POLLIN };
-                Tmds.Linux.LibC.poll(&pfd, 1, 1000);
+                if (Tmds.Linux.LibC.poll(&pfd, 1, 10_000) <= 0)
+                    Log.Warning($"{Name}: the writeback fence did not signal within 10 s: the screenshot may be an older frame");
             }
             source = _writeback[wb.Buffer];
         }
@@ -221,6 +301,7 @@ public sealed unsafe class DrmOutput : Output.Output
         _timerSource.Dispose();
         _timer.Dispose();
         _writebackPending?.Fence.Dispose();
+        _request.Dispose();
         foreach (var b in _swap) b.Dispose();
         if (_writeback != null) { foreach (var b in _writeback) b.Dispose(); NativeMemory.Free(_writebackFence); }
         _modeBlob.Dispose();

@@ -22,6 +22,8 @@ public sealed class KmsPlane
             _ => 2,
         };
         HasInFence = Object.Has("IN_FENCE_FD");
+        Properties = new PlaneProperties(Object);
+        Name = $"{Type} plane {Id}";
     }
 
     public KmsObject Object { get; }
@@ -31,8 +33,24 @@ public sealed class KmsPlane
     public FormatSet Formats { get; }
     public long ZPos { get; }
     public bool HasInFence { get; }
-    /// <summary>The framebuffer the plane shows now (after the last successful commit); 0 when off.</summary>
-    public uint CurrentFb { get; set; }
+    /// <summary>The ids of the properties every commit sets, looked up once rather than by name per frame.</summary>
+    public PlaneProperties Properties { get; }
+    string Name { get; }
 
-    public override string ToString() => $"{Type} plane {Id}";
+    public override string ToString() => Name;
+}
+
+/// <summary>The property ids of the plane state a commit sets (the ones every atomic plane has).</summary>
+public sealed class PlaneProperties(KmsObject plane)
+{
+    public uint FbId { get; } = plane.PropertyId("FB_ID");
+    public uint CrtcId { get; } = plane.PropertyId("CRTC_ID");
+    public uint SrcX { get; } = plane.PropertyId("SRC_X");
+    public uint SrcY { get; } = plane.PropertyId("SRC_Y");
+    public uint SrcW { get; } = plane.PropertyId("SRC_W");
+    public uint SrcH { get; } = plane.PropertyId("SRC_H");
+    public uint CrtcX { get; } = plane.PropertyId("CRTC_X");
+    public uint CrtcY { get; } = plane.PropertyId("CRTC_Y");
+    public uint CrtcW { get; } = plane.PropertyId("CRTC_W");
+    public uint CrtcH { get; } = plane.PropertyId("CRTC_H");
 }

@@ -9,7 +9,13 @@ using Wayland.Server.Protocol;
 namespace Compositor.Backends.Drm;
 
 /// <summary>What one plane shows: a framebuffer, the part of it read, and where on the output.</summary>
-public sealed record PlaneContent(Framebuffer Framebuffer, Rect Source, Rect Destination, Surface? Surface);
+public readonly record struct PlaneContent(Framebuffer Framebuffer, Rect Source, Rect Destination, Surface? Surface)
+{
+    /// <summary>Whether two plane states are the same to the kernel (the surface is ours alone); null is off.</summary>
+    public static bool SameScanout(PlaneContent? a, PlaneContent? b) =>
+        a is { } x ? b is { } y && ReferenceEquals(x.Framebuffer, y.Framebuffer) && x.Source == y.Source && x.Destination == y.Destination
+                   : b == null;
+}
 
 /// <summary>The outcome for one surface of a frame: on which plane (0: composited) and, if composited, why.</summary>
 public readonly record struct ScanoutStatus(uint PlaneId, ScanoutReasons Reasons);
@@ -19,7 +25,8 @@ public readonly record struct ScanoutStatus(uint PlaneId, ScanoutReasons Reasons
 /// free overlay plane stacked below the planes of the surfaces in front of it; the bottom surface goes onto the
 /// primary plane when it covers the output and nothing needs composition. Every step is
 /// proved with an atomic TEST_ONLY commit of the whole state before it is kept. What remains is composited into
-/// the primary plane's buffer.
+/// the primary plane's buffer. An output keeps two assignments, the one on screen and the next, and refills the
+/// next one each frame, so planning a frame allocates nothing.
 /// </summary>
 public sealed class PlaneAssignment
 {
@@ -28,19 +35,21 @@ public sealed class PlaneAssignment
     /// <summary>The primary plane shows a client buffer: nothing is composited this frame.</summary>
     public bool PrimaryIsDirect { get; private set; }
 
-    public static PlaneAssignment Compute(Frame frame, Rect outputArea, KmsPlane primary, IReadOnlyList<KmsPlane> overlays,
-        Framebuffer composition, KmsImporter? kms, bool enabled, Func<PlaneAssignment, bool> test)
+    /// <param name="overlaysFrontToBack">The output's overlays by falling zpos (then id): the order they are tried in.</param>
+    public void Compute(Frame frame, Rect outputArea, KmsPlane primary, IReadOnlyList<KmsPlane> overlaysFrontToBack,
+        PlaneContent composition, KmsImporter? kms, bool enabled, Func<PlaneAssignment, bool> test)
     {
-        var a = new PlaneAssignment();
-        a.Planes[primary] = new PlaneContent(composition, new Rect(0, 0, composition.Width, composition.Height), outputArea, null);
-        var free = overlays.OrderByDescending(p => p.ZPos).ThenByDescending(p => p.Id).ToList();
+        Planes.Clear();
+        Statuses.Clear();
+        PrimaryIsDirect = false;
+        Planes[primary] = composition;
         long ceiling = long.MaxValue; // planes given to surfaces further back must stack below this
         var composedInFront = Rect.Empty;
         for (int i = frame.Surfaces.Count - 1; i >= 0; i--)
         {
             var fs = frame.Surfaces[i];
             Framebuffer? fb = null;
-            var reasons = enabled ? Check(fs, outputArea, kms, primary, overlays, out fb) : ScanoutReasons.Disabled;
+            var reasons = enabled ? Check(fs, outputArea, kms, primary, overlaysFrontToBack, out fb) : ScanoutReasons.Disabled;
             if (!composedInFront.Intersect(fs.OutputRect).IsEmpty) reasons |= ScanoutReasons.Occluded;
             uint planeId = 0;
             if (reasons == ScanoutReasons.None)
@@ -48,33 +57,50 @@ public sealed class PlaneAssignment
                 var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
                 var content = new PlaneContent(fb!, new Rect(0, 0, fb!.Width, fb.Height), fs.OutputRect, fs.Surface);
                 bool bottomCoversAll = i == 0 && fs.OutputRect == outputArea && composedInFront.IsEmpty && primary.Formats.Contains(pair);
-                if (bottomCoversAll && a.TryPlace(primary, content, test)) { a.PrimaryIsDirect = true; planeId = primary.Id; }
+                if (bottomCoversAll && TryPlace(primary, content, test)) { PrimaryIsDirect = true; planeId = primary.Id; }
+                else if (!AnyTakes(overlaysFrontToBack, pair)) reasons |= ScanoutReasons.FormatNotOnPlane;
                 else
                 {
-                    var fitting = free.Where(p => p.ZPos <= ceiling && p.Formats.Contains(pair)).ToList();
-                    if (!overlays.Any(p => p.Formats.Contains(pair))) reasons |= ScanoutReasons.FormatNotOnPlane;
-                    else if (fitting.Count == 0) reasons |= ScanoutReasons.NoFreePlane;
-                    else
+                    bool anyFits = false;
+                    KmsPlane? placed = null;
+                    foreach (var p in overlaysFrontToBack)
                     {
-                        var placed = fitting.FirstOrDefault(p => a.TryPlace(p, content, test));
-                        if (placed == null) reasons |= ScanoutReasons.TestCommitFailed;
-                        else { planeId = placed.Id; free.Remove(placed); ceiling = placed.ZPos; }
+                        if (Planes.ContainsKey(p) || p.ZPos > ceiling || !p.Formats.Contains(pair)) continue;
+                        anyFits = true;
+                        if (TryPlace(p, content, test)) { placed = p; break; }
                     }
+                    if (!anyFits) reasons |= ScanoutReasons.NoFreePlane;
+                    else if (placed == null) reasons |= ScanoutReasons.TestCommitFailed;
+                    else { planeId = placed.Id; ceiling = placed.ZPos; }
                 }
             }
             if (planeId != 0) frame.ScannedOut.Add(fs.Surface);
             else composedInFront = composedInFront.Union(fs.OutputRect);
-            a.Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons);
+            Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons);
         }
-        return a;
+    }
+
+    /// <summary>Whether the same planes show the same surfaces at the same places in both.</summary>
+    public bool SamePlaneSurfaces(PlaneAssignment other)
+    {
+        if (Planes.Count != other.Planes.Count) return false;
+        foreach (var (plane, c) in Planes)
+            if (!other.Planes.TryGetValue(plane, out var o) || o.Surface != c.Surface || o.Destination != c.Destination) return false;
+        return true;
     }
 
     bool TryPlace(KmsPlane plane, PlaneContent content, Func<PlaneAssignment, bool> test)
     {
-        var previous = Planes.GetValueOrDefault(plane);
+        bool had = Planes.TryGetValue(plane, out var previous);
         Planes[plane] = content;
         if (test(this)) return true;
-        if (previous != null) Planes[plane] = previous; else Planes.Remove(plane);
+        if (had) Planes[plane] = previous; else Planes.Remove(plane);
+        return false;
+    }
+
+    static bool AnyTakes(IReadOnlyList<KmsPlane> planes, FormatModifier pair)
+    {
+        foreach (var p in planes) if (p.Formats.Contains(pair)) return true;
         return false;
     }
 
@@ -97,7 +123,7 @@ public sealed class PlaneAssignment
         var attrs = dmabuf.Dmabuf.Attributes;
         bool implicitModifier = attrs.Modifier == Modifiers.Invalid;
         var pair = ScanoutPair(attrs);
-        if (!primary.Formats.Contains(pair) && !overlays.Any(p => p.Formats.Contains(pair))) return r | ScanoutReasons.FormatNotOnPlane;
+        if (!primary.Formats.Contains(pair) && !AnyTakes(overlays, pair)) return r | ScanoutReasons.FormatNotOnPlane;
         if (implicitModifier && !kms.IsLinearOnly(attrs.Format)) return r | ScanoutReasons.ImplicitModifier;
         if (r != ScanoutReasons.None) return r;
         if (dmabuf.Dmabuf.Get<KmsFramebufferImport>(kms) is not { } import)

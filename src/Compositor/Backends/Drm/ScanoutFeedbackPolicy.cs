@@ -21,13 +21,14 @@ public sealed class ScanoutFeedbackPolicy(DmabufHost host, Tranche tranche)
 
     public Tranche Tranche => tranche;
 
-    public void Update(Surface s, ScanoutStatus status, MonotonicTime now)
+    public void Update(Surface s, ScanoutStatus status)
     {
         if (host.PeekSurfaceFeedback(s.Resource.Handle) is not { } feedback) return;
         bool offered = feedback.ScanoutTranche != null;
         bool want = status.PlaneId != 0 ? offered
             : (status.Reasons & ScanoutReasons.ReallocationFixes) != 0 && (status.Reasons & ~ScanoutReasons.ReallocationFixes) == 0;
         if (want == offered) return;
+        var now = MonotonicTime.Now;
         if (_lastChange.TryGetValue(s, out long at) && now.Nanoseconds - at < HoldNs) return;
         _lastChange[s] = now.Nanoseconds;
         feedback.SetScanoutTranche(want ? tranche : null);
