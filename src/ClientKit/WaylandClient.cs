@@ -30,6 +30,9 @@ public sealed class WaylandClient : IDisposable
 
     public static WaylandClient Connect(string socket) => new(Connection.Connect(socket));
 
+    /// <summary>A client on an already connected socket (a server in the same process, over a socketpair).</summary>
+    public static WaylandClient FromSocket(System.Runtime.InteropServices.SafeHandle fd) => new(Connection.FromSocket(fd));
+
     public Connection Connection { get; }
     public Dictionary<string, (uint Name, uint Version)> Globals { get; } = new();
     public WlCompositor? Compositor { get; }

@@ -218,6 +218,9 @@ public sealed class DmabufWlBuffer(NewId id, DmabufBuffer buffer) : WlBuffer(id)
 /// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes.</summary>
 sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
 {
+    /// <summary>Index bytes per tranche_formats: 1,024 pairs, well under libwayland's 4096-byte message limit.</summary>
+    internal const int MaxIndexBytesPerEvent = 2048;
+
     readonly SurfaceFeedback? _surface;
     FormatTable? _sentTable;
 
@@ -248,7 +251,12 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
             var indices = new byte[t.Formats.Count * 2];
             for (int i = 0; i < t.Formats.Count; i++)
                 BinaryPrimitives.WriteUInt16LittleEndian(indices.AsSpan(i * 2), f.Table.IndexOf(t.Formats.Pairs[i]));
-            SendTrancheFormats(indices);
+            // libwayland refuses to send a message over 4096 bytes and drops the client instead, and one index array
+            // reaches that at 2,043 pairs (a GPU with many modifiers). The indices are sent in parts: clients
+            // (Mesa's WSI, Weston's clients, ours) add up every tranche_formats until tranche_done.
+            for (int at = 0; at < indices.Length; at += MaxIndexBytesPerEvent)
+                SendTrancheFormats(indices.AsSpan(at, Math.Min(MaxIndexBytesPerEvent, indices.Length - at)));
+            if (indices.Length == 0) SendTrancheFormats(indices);
             SendTrancheFlags((TrancheFlags)(uint)t.Flags);
             SendTrancheDone();
         }
