@@ -18,12 +18,22 @@ public sealed record Tranche(ulong TargetDevice, TrancheFlags Flags, FormatSet F
 public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
 {
     readonly int _hash;
+    readonly byte[][] _indices;
 
     DmabufFeedback(ulong mainDevice, IReadOnlyList<Tranche> tranches, FormatTable table)
     {
         MainDevice = mainDevice;
         Tranches = tranches;
         Table = table;
+        var indices = new byte[tranches.Count][];
+        for (int t = 0; t < tranches.Count; t++)
+        {
+            var pairs = tranches[t].Formats.Pairs;
+            indices[t] = new byte[pairs.Count * 2];
+            for (int i = 0; i < pairs.Count; i++)
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(indices[t].AsSpan(i * 2), table.IndexOf(pairs[i]));
+        }
+        _indices = indices;
         var h = new HashCode();
         h.Add(mainDevice);
         foreach (var t in tranches) h.Add(t);
@@ -57,6 +67,10 @@ public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
                 if (inTable.Add(p)) order.Add(p);
         return new DmabufFeedback(mainDevice, result, FormatTable.Get(order));
     }
+
+    /// <summary>Tranche <paramref name="tranche"/>'s pairs as tranche_formats carries them: 16-bit indices into
+    /// <see cref="Table"/>. Made once: a feedback is sent to every client that binds, and to every surface.</summary>
+    public ReadOnlySpan<byte> TrancheIndices(int tranche) => _indices[tranche];
 
     /// <summary>Every pair any tranche offers.</summary>
     public IEnumerable<FormatModifier> AllPairs => Table.Pairs;

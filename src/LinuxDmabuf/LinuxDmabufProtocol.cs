@@ -244,18 +244,17 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
         Span<byte> dev = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice);
         SendMainDevice(dev);
-        foreach (var t in f.Tranches)
+        for (int ti = 0; ti < f.Tranches.Count; ti++)
         {
+            var t = f.Tranches[ti];
             BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice);
             SendTrancheTargetDevice(dev);
-            var indices = new byte[t.Formats.Count * 2];
-            for (int i = 0; i < t.Formats.Count; i++)
-                BinaryPrimitives.WriteUInt16LittleEndian(indices.AsSpan(i * 2), f.Table.IndexOf(t.Formats.Pairs[i]));
+            var indices = f.TrancheIndices(ti);
             // libwayland refuses to send a message over 4096 bytes and drops the client instead, and one index array
             // reaches that at 2,043 pairs (a GPU with many modifiers). The indices are sent in parts: clients
             // (Mesa's WSI, Weston's clients, ours) add up every tranche_formats until tranche_done.
             for (int at = 0; at < indices.Length; at += MaxIndexBytesPerEvent)
-                SendTrancheFormats(indices.AsSpan(at, Math.Min(MaxIndexBytesPerEvent, indices.Length - at)));
+                SendTrancheFormats(indices.Slice(at, Math.Min(MaxIndexBytesPerEvent, indices.Length - at)));
             if (indices.Length == 0) SendTrancheFormats(indices);
             SendTrancheFlags((TrancheFlags)(uint)t.Flags);
             SendTrancheDone();
