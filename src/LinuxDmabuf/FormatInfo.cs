@@ -37,6 +37,9 @@ public sealed record FormatInfo(uint Fourcc, int[] BytesPerPixel, int Horizontal
         new FormatInfo(Code("YU16"), [1, 1, 1], 2, 1), new FormatInfo(Code("YU24"), [1, 1, 1], 1, 1),
     }.ToDictionary(f => f.Fourcc);
 
+    /// <summary>Every fourcc whose rules are known (what validation can accept at all).</summary>
+    public static IEnumerable<uint> KnownFourccs => Known.Keys;
+
     /// <summary>The rules of a fourcc, or null for a code this compositor does not know.</summary>
     public static FormatInfo? Get(uint fourcc) => Known.GetValueOrDefault(fourcc);
 }
