@@ -7,14 +7,14 @@
 # OUTDIR/TEST.WHO.rN.txt and the compositors' logs to OUTDIR/TEST.WHO.rN.log.
 # Env: BENCH_ROUNDS, BENCH_REVERSE=1 (Weston first in round 1), COMPOSITOR_BIN, BENCH_BASELINE_BIN (another build
 # of ours, run as "ours-baseline" in every round, for before/after in one boot), BENCH_CREATE_N, BENCH_CREATE_ROUNDS,
-# BENCH_FEEDBACK_N, BENCH_PRESENT_S.
+# BENCH_FEEDBACK_N, BENCH_PRESENT_S, BENCH_FRESH_N (200: buffers per batch of create-destroy-fresh).
 set -u
 TEST=$1 OUT=$2
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 BIN=${COMPOSITOR_BIN:-$REPO/artifacts/compositor/compositor}
 CLIENT=$REPO/bench/VmBench/bin/vm/VmBench
 mkdir -p "$OUT"
-CREATE_N=${BENCH_CREATE_N:-2000} CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5}
+CREATE_N=${BENCH_CREATE_N:-2000} CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} FRESH_N=${BENCH_FRESH_N:-200}
 FEEDBACK_N=${BENCH_FEEDBACK_N:-50} PRESENT_S=${BENCH_PRESENT_S:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 [ "$TEST" = feedback ] && ROUNDS=1
@@ -91,7 +91,9 @@ for r in $(seq "$ROUNDS"); do
     { echo "pid $PID"; echo "round $r"; echo "guest_loadavg_before $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$RES"
     export XDG_RUNTIME_DIR=$RT
     case $TEST in
-      create-destroy) timeout 120 "$CLIENT" create-destroy "$RT/$SOCK" "$PID" "$CREATE_N" "$CREATE_ROUNDS" >>"$RES" 2>"$RES.err" ;;
+      create-destroy) timeout 120 "$CLIENT" create-destroy "$RT/$SOCK" "$PID" "$CREATE_N" "$CREATE_ROUNDS" >>"$RES" 2>"$RES.err"
+                      # information: every buffer a udmabuf never wrapped before (no compositor can reuse anything)
+                      timeout 180 "$CLIENT" create-destroy-fresh "$RT/$SOCK" "$PID" "$FRESH_N" 3 >>"$RES" 2>>"$RES.err" ;;
       feedback) timeout 120 "$CLIENT" feedback "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>"$RES.err"
                 timeout 120 "$CLIENT" rss "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>>"$RES.err" ;;
       present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;

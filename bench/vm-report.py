@@ -83,6 +83,8 @@ def row(name, test, k, nd=2, target=""):
 row("create_immed+destroy, buffers/s (median of rounds)", "create-destroy", "buffers_per_s_median", 0, "≥ 1.5")
 row("  compositor CPU ms per 1000 buffers", "create-destroy", "compositor_cpu_ms_per_1000_median", 0)
 row("  client CPU ms per 1000 buffers", "create-destroy", "client_cpu_ms_per_1000_median", 0)
+row("create_immed+destroy, each buffer a new udmabuf, buffers/s (info)", "create-destroy", "fresh_buffers_per_s_median", 0)
+row("  compositor CPU ms per 1000 fresh buffers (info)", "create-destroy", "fresh_compositor_cpu_ms_per_1000_median", 0)
 row("default feedback: bind → done, ms (median)", "feedback", "feedback_ms_median", 2)
 row("RSS, kB, 0 clients", "feedback", "rss_kb_0", 0)
 row("RSS, kB, 1 client holding default feedback", "feedback", "rss_kb_1", 0)

@@ -51,7 +51,7 @@ mkdir -p "$RAW"
 ( while :; do echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg) $(pgrep -c qemu-system)"; sleep 5; done ) > "$RAW/hostload.txt" &
 SAMPLER=$!
 trap 'kill $SAMPLER 2>/dev/null; rm -rf "$BINDIR"' EXIT
-ENVS="BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_CREATE_N=${BENCH_CREATE_N:-2000} BENCH_CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} BENCH_FEEDBACK_N=${BENCH_FEEDBACK_N:-50} BENCH_PRESENT_S=${BENCH_PRESENT_S:-10} BENCH_REVERSE=${BENCH_REVERSE:-0}"
+ENVS="BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_CREATE_N=${BENCH_CREATE_N:-2000} BENCH_CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} BENCH_FEEDBACK_N=${BENCH_FEEDBACK_N:-50} BENCH_PRESENT_S=${BENCH_PRESENT_S:-10} BENCH_REVERSE=${BENCH_REVERSE:-0} BENCH_FRESH_N=${BENCH_FRESH_N:-200}"
 ENVS="$ENVS COMPOSITOR_BIN=$BINDIR/compositor"
 [ -n "$BASE_BIN" ] && ENVS="$ENVS BENCH_BASELINE_BIN=$BINDIR/compositor-baseline"
 # Another VM on the 2-core host slows this one by tens of percent in bursts that no alternation cancels: wait it out.

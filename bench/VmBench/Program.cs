@@ -12,7 +12,7 @@ using Wayland.Client.Protocol;
 //                             a roundtrip every 100; falls back to XRGB8888 if the compositor refuses NV12
 //   create-destroy-fresh N ROUNDS   the same, but every buffer on a udmabuf of its own, never wrapped before (made
 //                             before each timed round): what a compositor that remembers dma-bufs gains nothing
-//                             from. Information only; bench/vm-guest.sh does not run it.
+//                             from. Information only (bench/vm-guest.sh runs it after create-destroy).
 //   feedback N                N connections one after another: time from bind(zwp_linux_dmabuf_v1 v5) +
 //                             get_default_feedback to the feedback's done
 //   rss N                     compositor VmRSS with 0, 1 and N connections, each holding a default feedback
