@@ -31,7 +31,7 @@ public sealed class DmabufHost : IDmabufHost, IDisposable
             if (egl && TryOpenEgl(MainDevicePath) is { } e) importers.Add(Egl = e);
         }
         Importers = importers;
-        RendererFormats = Importers.Aggregate(FormatSet.Empty, (s, i) => s.Union(i.Formats));
+        RendererFormats = LinuxDmabufGlobal.Formats(this);
         if (MainDevice is { } main)
             DefaultFeedback = DmabufFeedback.Create(main.Value, [new Tranche(main.Value, TrancheFlags.None, RendererFormats)]);
     }
