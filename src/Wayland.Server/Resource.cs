@@ -65,6 +65,8 @@ public abstract unsafe class Resource
     }
 
     public static int GetVersion(nint resource) => Native.wl_resource_get_version(resource);
+    public static Client ClientOf(nint resource) => Client.Get(Native.wl_resource_get_client(resource));
+    public static uint IdOf(nint resource) => Native.wl_resource_get_id(resource);
     public static void PostEvent(nint resource, uint opcode, WlArgument* args) => Native.wl_resource_post_event_array(resource, opcode, args);
     public static void DestroyNative(nint resource) => Native.wl_resource_destroy(resource);
 

@@ -38,8 +38,14 @@ public sealed class SurfaceResource : WlSurface
         if (Version >= 5 && (x != 0 || y != 0))
             throw new ProtocolErrorException(this, (uint)Error.InvalidOffset,
                 $"wl_surface@{Id}.attach: x={x}, y={y} must be 0 on version {Version}; use wl_surface.offset");
+        // Resolved now, through the registry, which listens for the wl_buffer's destruction: a raw wl_resource*
+        // kept until commit would be freed memory if the client destroyed the buffer in between.
+        var b = buffer.IsNull ? null : _server.Buffers.Get(buffer.Handle)
+            // libwayland checked that it is a wl_buffer; every wl_buffer is wl_shm's or linux-dmabuf's, so this is a
+            // compositor bug, reported to the client as an implementation error.
+            ?? throw new InvalidOperationException($"wl_buffer@{Wayland.Server.Resource.IdOf(buffer.Handle)} attached to wl_surface@{Id} is of no kind the buffer registry knows");
         Pending.BufferAttached = true;
-        Pending.Buffer = buffer.Handle;
+        Pending.Buffer = b;
         Pending.Dx = x;
         Pending.Dy = y;
     }
@@ -96,11 +102,10 @@ public sealed class SurfaceResource : WlSurface
     /// <summary>The buffer must be a whole multiple of the scale (wl_surface.error.invalid_size).</summary>
     void CheckBufferSize()
     {
-        if (!Pending.BufferAttached || Pending.Buffer == 0) return;
+        if (!Pending.BufferAttached || Pending.Buffer is not { IsDestroyed: false } b) return;
         int scale = Pending.ScaleSet ? Pending.Scale : Surface.Scale;
         if (scale == 1) return;
-        var b = _server.Buffers.Get(Pending.Buffer);
-        if (b != null && (b.Width % scale != 0 || b.Height % scale != 0))
+        if ((b.Width % scale != 0 || b.Height % scale != 0))
             throw new ProtocolErrorException(this, (uint)Error.InvalidSize,
                 $"wl_surface@{Id}.commit: buffer {b.Width}x{b.Height} is not a multiple of scale {scale}");
     }

@@ -25,12 +25,10 @@ sealed class ViewporterResource(Server server, NewId id) : WpViewporter(id)
 
 public sealed class ViewportResource : WpViewport
 {
-    readonly Server _server;
     Surface? _surface;
 
     public ViewportResource(NewId id, Surface surface, Server server) : base(id)
     {
-        _server = server;
         _surface = surface;
         surface.Resource.Destroyed += _ => _surface = null;
     }
@@ -68,8 +66,8 @@ public sealed class ViewportResource : WpViewport
         if (!v.HasDestination && (v.SrcWidth != Math.Floor(v.SrcWidth) || v.SrcHeight != Math.Floor(v.SrcHeight)))
             throw new ProtocolErrorException(this, (uint)Error.BadSize, $"wp_viewport@{Id}: source size {v.SrcWidth}x{v.SrcHeight} is not integer and no destination is set");
         // The buffer the commit will show: the newly attached one, or the current one.
-        Buffers.ClientBuffer? b = pending.BufferAttached ? (pending.Buffer == 0 ? null : _server.Buffers.Get(pending.Buffer)) : s.Buffer;
-        if (b == null) return;
+        var b = pending.BufferAttached ? pending.Buffer : s.Buffer;
+        if (b == null || b.IsDestroyed) return;
         int scale = pending.ScaleSet ? pending.Scale : s.Scale;
         var transform = pending.TransformSet ? pending.Transform : s.Transform;
         double bw = b.Width, bh = b.Height;

@@ -35,7 +35,7 @@ sealed class XdgWmBaseResource(Server server, NewId id) : XdgWmBase(id)
             throw new ProtocolErrorException(this, (uint)Error.Role, $"xdg_wm_base.get_xdg_surface: wl_surface@{s.Resource.Id} already has the role {role}");
         if (server.XdgSurfaceOf(s) != null)
             throw new ProtocolErrorException(this, (uint)Error.Role, $"xdg_wm_base.get_xdg_surface: wl_surface@{s.Resource.Id} already has an xdg_surface");
-        if (s.Buffer != null || (s.Pending.BufferAttached && s.Pending.Buffer != 0))
+        if (s.Buffer != null || (s.Pending.BufferAttached && s.Pending.Buffer != null))
             throw new ProtocolErrorException(this, (uint)Error.InvalidSurfaceState, $"xdg_wm_base.get_xdg_surface: wl_surface@{s.Resource.Id} already has a buffer attached or committed");
         Surfaces.Add(new XdgSurfaceResource(server, this, id, s));
     }
@@ -221,7 +221,7 @@ sealed class XdgSurfaceResource : XdgSurface
     /// <summary>Checks a commit as xdg_surface says: no buffer before the first configure is acked.</summary>
     public void PreCommit(SurfaceState pending)
     {
-        if (pending.BufferAttached && pending.Buffer != 0 && !Configured)
+        if (pending.BufferAttached && pending.Buffer != null && !Configured)
             throw new ProtocolErrorException(this, (uint)Error.UnconfiguredBuffer, $"xdg_surface@{Id}: wl_surface@{Surface.Resource.Id} committed a buffer before acking the first configure");
         if (_pendingGeometry is { } g) { Geometry = g; _pendingGeometry = null; }
     }

@@ -89,6 +89,7 @@ public sealed class Surface
 
     public void Commit()
     {
+        Pending.Commit();
         Role?.PreCommit(this, Pending);
         ViewportObject?.Validate(this, Pending);
         if (IsEffectivelySynchronized)
@@ -118,17 +119,11 @@ public sealed class Surface
         var oldRect = (Width, Height);
         if (s.BufferAttached)
         {
-            var next = s.Buffer == 0 ? null : _server.Buffers.Get(s.Buffer);
-            // libwayland checked that it is a wl_buffer; every wl_buffer is wl_shm's or linux-dmabuf's, so this is
-            // a compositor bug, reported to the client as an implementation error.
-            if (s.Buffer != 0 && next == null)
-                throw new InvalidOperationException($"wl_buffer@{s.Buffer:x} attached to {Resource} is of no kind the buffer registry knows");
-            if (next != Buffer)
-            {
-                next?.Lock();
-                Buffer?.Unlock();
-                Buffer = next;
-            }
+            // The state's lock (taken at commit) becomes the surface's; the buffer it replaces loses the surface's.
+            var next = s.TakeBuffer(out bool locked);
+            if (next != null && !locked) next.Lock();
+            Buffer?.Unlock();
+            Buffer = next;
             next?.Committed();
         }
         if (s.Dx != 0 || s.Dy != 0) (Role as IBufferOffsetRole)?.MoveBy(s.Dx, s.Dy);

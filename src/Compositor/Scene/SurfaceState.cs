@@ -1,3 +1,4 @@
+using Compositor.Buffers;
 using Compositor.Protocols;
 using Wayland.Server.Protocol;
 
@@ -6,13 +7,18 @@ namespace Compositor.Scene;
 /// <summary>
 /// Double-buffered wl_surface state as the client sends it between commits. Each field carries whether it was set,
 /// so that merging a commit into a subsurface's cache (or into the current state) changes only what the client
-/// changed.
+/// changed. The buffer is the registry's <see cref="ClientBuffer"/>, never a raw wl_resource*: a wl_buffer the
+/// client destroys before the commit is seen as destroyed (and attaches nothing), not dereferenced. From the
+/// commit on, a state holds a lock on its buffer (<see cref="HoldsBufferLock"/>): a commit waiting in a cache
+/// keeps its buffer from being released, and replacing or dropping it unlocks it.
 /// </summary>
 public sealed class SurfaceState
 {
     public bool BufferAttached;
-    /// <summary>The attached wl_buffer resource; 0 attaches "no buffer" (unmaps).</summary>
-    public nint Buffer;
+    /// <summary>The attached buffer; null attaches "no buffer" (unmaps).</summary>
+    public ClientBuffer? Buffer;
+    /// <summary>Set once committed: this state owns one lock on <see cref="Buffer"/>.</summary>
+    public bool HoldsBufferLock { get; private set; }
     public int Dx, Dy;
     public readonly List<Rect> Damage = new();        // surface-local
     public readonly List<Rect> BufferDamage = new();  // buffer coordinates
@@ -32,7 +38,14 @@ public sealed class SurfaceState
     /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
     public void MoveInto(SurfaceState into)
     {
-        if (BufferAttached) { into.BufferAttached = true; into.Buffer = Buffer; }
+        if (BufferAttached)
+        {
+            into.DropBufferLock();
+            into.BufferAttached = true;
+            into.Buffer = Buffer;
+            into.HoldsBufferLock = HoldsBufferLock;
+            HoldsBufferLock = false;
+        }
         into.Dx += Dx;
         into.Dy += Dy;
         into.Damage.AddRange(Damage);
@@ -50,9 +63,37 @@ public sealed class SurfaceState
         Reset();
     }
 
+    /// <summary>The commit: a buffer the client destroyed since attaching it attaches nothing (as Weston treats
+    /// it); any other is locked by this state until it is applied, replaced or dropped.</summary>
+    public void Commit()
+    {
+        if (!BufferAttached || HoldsBufferLock) return;
+        if (Buffer is { IsDestroyed: true }) Buffer = null;
+        Buffer?.Lock();
+        HoldsBufferLock = Buffer != null;
+    }
+
+    /// <summary>Hands the buffer and its lock to the caller (the surface making it current).</summary>
+    public ClientBuffer? TakeBuffer(out bool locked)
+    {
+        var b = Buffer;
+        locked = HoldsBufferLock;
+        Buffer = null;
+        HoldsBufferLock = false;
+        return b;
+    }
+
+    void DropBufferLock()
+    {
+        if (HoldsBufferLock) Buffer?.Unlock();
+        HoldsBufferLock = false;
+        Buffer = null;
+    }
+
     public void Reset()
     {
-        BufferAttached = false; Buffer = 0; Dx = Dy = 0;
+        DropBufferLock();
+        BufferAttached = false; Dx = Dy = 0;
         Damage.Clear(); BufferDamage.Clear(); FrameCallbacks.Clear(); Feedbacks.Clear();
         OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = false;
         Opaque = Input = null;
