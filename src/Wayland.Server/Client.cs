@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Wayland.Interop;
 
 namespace Wayland.Server;
@@ -35,6 +36,34 @@ public sealed unsafe class Client
         using var fmt = new Utf8Arg("%s");
         using var msg = new Utf8Arg(message);
         Native.wl_client_post_implementation_error(Handle, fmt.Pointer, msg.Pointer);
+    }
+
+    /// <summary>One of the client's live resources of <paramref name="interfaceName"/>, or 0. For errors that the spec
+    /// names on an interface whose object the request did not carry (wl_shm's errors about a buffer, found at
+    /// attach).</summary>
+    public nint FindResource(string interfaceName)
+    {
+        if (Handle == 0) return 0;
+        var search = new ResourceSearch(interfaceName);
+        var gc = GCHandle.Alloc(search);
+        try { Native.wl_client_for_each_resource(Handle, &MatchResource, GCHandle.ToIntPtr(gc)); }
+        finally { gc.Free(); }
+        return search.Found;
+    }
+
+    sealed class ResourceSearch(string name)
+    {
+        public readonly string Name = name;
+        public nint Found;
+    }
+
+    [UnmanagedCallersOnly]
+    static int MatchResource(nint resource, nint data)
+    {
+        var search = (ResourceSearch)GCHandle.FromIntPtr(data).Target!;
+        if (Utf8Arg.Read(Native.wl_resource_get_class(resource)) != search.Name) return 1; // WL_ITERATOR_CONTINUE
+        search.Found = resource;
+        return 0; // WL_ITERATOR_STOP
     }
 
     public void PostNoMemory() { if (Handle != 0) Native.wl_client_post_no_memory(Handle); }
