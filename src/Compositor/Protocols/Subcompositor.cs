@@ -73,6 +73,9 @@ public sealed class SubsurfaceRole : ISurfaceRole
     public void Restack(Surface sibling, bool above, nint errorResource)
     {
         var order = Parent.PendingStack;
+        if (sibling == Surface)
+            throw new ProtocolErrorException(errorResource, (uint)WlSubsurface.Error.BadSurface,
+                $"wl_subsurface.place_{(above ? "above" : "below")}: wl_surface@{sibling.Resource.Id} is this subsurface itself, not a sibling");
         if (sibling != Parent && (sibling.AsSubsurface?.Parent != Parent || !order.Contains(sibling)))
             throw new ProtocolErrorException(errorResource, (uint)WlSubsurface.Error.BadSurface,
                 $"wl_subsurface.place_{(above ? "above" : "below")}: wl_surface@{sibling.Resource.Id} is neither the parent nor a sibling");
