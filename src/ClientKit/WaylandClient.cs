@@ -69,6 +69,22 @@ public sealed class WaylandClient : IDisposable
         }
     }
 
+    /// <summary>Commits <paramref name="surface"/> and dispatches until that commit is on screen (its
+    /// wp_presentation feedback says presented): a screenshot taken next shows the frame the normal repaint made of
+    /// it. Throws when the commit is discarded or not presented in time.</summary>
+    public PresentedCommit CommitPresented(WlSurface surface, TimeSpan? timeout = null)
+    {
+        var fb = (Presentation ?? throw new InvalidOperationException("no wp_presentation")).Feedback(surface);
+        PresentedCommit? result = null;
+        bool discarded = false;
+        fb.OnPresented += (hi, lo, ns, refresh, seqHi, seqLo, flags) =>
+            result = new PresentedCommit((long)((ulong)hi << 32 | lo) * 1_000_000_000 + ns, (ulong)seqHi << 32 | seqLo, flags);
+        fb.OnDiscarded += () => discarded = true;
+        surface.Commit();
+        DispatchUntil(() => result != null || discarded, timeout ?? TimeSpan.FromSeconds(10));
+        return result ?? throw new InvalidOperationException($"the commit of {surface} was discarded, not presented");
+    }
+
     public WlSurface CreateSurface() => (Compositor ?? throw new InvalidOperationException("no wl_compositor")).CreateSurface();
 
     public ShmBuffer CreateBuffer(int width, int height, WlShm.Format format, Func<int, int, uint> pixel) =>
@@ -107,6 +123,14 @@ public sealed class Toplevel
     public int Width { get; private set; }
     public int Height { get; private set; }
 
+    /// <summary>Attaches, damages all, commits, and waits until that commit is on screen.</summary>
+    public PresentedCommit ShowPresented(WaylandClient client, ShmBuffer buffer)
+    {
+        Surface.Attach(buffer.Buffer, 0, 0);
+        Surface.DamageBuffer(0, 0, buffer.Width, buffer.Height);
+        return client.CommitPresented(Surface);
+    }
+
     /// <summary>Attaches, damages all, commits.</summary>
     public void Show(ShmBuffer buffer)
     {
@@ -115,3 +139,6 @@ public sealed class Toplevel
         Surface.Commit();
     }
 }
+
+/// <summary>When and how a commit reached the screen (wp_presentation_feedback.presented).</summary>
+public sealed record PresentedCommit(long Nanoseconds, ulong Sequence, WpPresentationFeedback.Kind Flags);

@@ -207,11 +207,6 @@ public sealed class Server : IDisposable
             f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
         foreach (var cb in frame.FrameCallbacks)
             if (cb.IsAlive) cb.SendDone(time.Milliseconds);
-        if (_screenshotRequested && output == Outputs[0])
-        {
-            _screenshotRequested = false;
-            WriteScreenshot();
-        }
     }
 
     internal void FrameDiscarded(Frame frame)
@@ -223,7 +218,7 @@ public sealed class Server : IDisposable
 
     // ------------------------------------------------------------------------------------------------ main loop
 
-    /// <summary>Runs until SIGTERM or SIGINT. SIGUSR1 writes a screenshot after the next frame.</summary>
+    /// <summary>Runs until SIGTERM or SIGINT. SIGUSR1 writes a screenshot of what is on screen.</summary>
     public void Run()
     {
         _wakeSource = Display.Loop.AddFd(_wake.Handle, EventLoop.Readable, _ => _wake.Acknowledge());
@@ -239,7 +234,9 @@ public sealed class Server : IDisposable
         {
             Display.FlushClients();
             Display.Loop.Dispatch(-1);
-            if (_screenshotRequested) foreach (var o in Outputs) { o.DamageAll(); o.ScheduleRepaint(); }
+            // What is on screen now, as the normal repaints left it: no extra repaint, so that a lost damage
+            // rectangle shows as stale pixels instead of being painted over.
+            if (_screenshotRequested) { _screenshotRequested = false; WriteScreenshot(); }
         }
         Log.Info("shutting down");
         if (Options.ScreenshotPath != null) WriteScreenshot();

@@ -75,7 +75,8 @@ public sealed class CompositorProcess : IDisposable
             .Where(l => !l.EndsWith(".dll", StringComparison.Ordinal))
             .ToList();
 
-    /// <summary>Asks for a screenshot (SIGUSR1) and waits until it is written after the next frame.</summary>
+    /// <summary>Asks for a screenshot (SIGUSR1) of what is on screen now, as the normal repaints left it, and waits
+    /// until it is written. Wait for the commit to be presented first (WaylandClient.CommitPresented).</summary>
     public Png Screenshot()
     {
         int before = CountLog("screenshot of");

@@ -201,8 +201,7 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
             var top = c.CreateToplevel();
             top.Surface.Attach(image.CreateBuffer(c.Dmabuf!, invert ? Params.Flags.YInvert : 0), 0, 0);
             top.Surface.DamageBuffer(0, 0, 32, 32);
-            top.Surface.Commit();
-            c.Roundtrip();
+            c.CommitPresented(top.Surface);
             var png = comp.Screenshot();
             // NV12 goes through BT.601 limited range and back: allow rounding.
             int tolerance = fourcc == Fourcc.Nv12 ? 6 : 0;
@@ -254,20 +253,20 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
             var buffer = a.CreateBuffer(c.Dmabuf!);
             top.Surface.Attach(buffer, 0, 0);
             top.Surface.DamageBuffer(0, 0, 32, 32);
-            top.Surface.Commit();
-            c.Roundtrip();
+            c.CommitPresented(top.Surface);
             buffer.Destroy();
         }
         c.Roundtrip();
-        // A full repaint (the screenshot damages everything) still reads the destroyed buffer's pixels.
+        // A repaint of the whole window (a damaged commit that attaches nothing) still reads the destroyed buffer.
+        top.Surface.Damage(0, 0, 32, 32);
+        c.CommitPresented(top.Surface);
         Assert.Equal(First & 0xFFFFFF, comp.Screenshot()[16, 16]);
         Assert.True(comp.OpenFds.Count > before, "the compositor let go of the dma-buf its surface still shows");
 
         using var b = LinearImage.Create(null, 32, 32, Fourcc.Xrgb8888, (_, _) => Second);
         top.Surface.Attach(b.CreateBuffer(c.Dmabuf!), 0, 0);
         top.Surface.DamageBuffer(0, 0, 32, 32);
-        top.Surface.Commit();
-        c.Roundtrip();
+        c.CommitPresented(top.Surface);
         Assert.Equal(Second & 0xFFFFFF, comp.Screenshot()[16, 16]);
         // Only the second buffer's fd is held now: the first one's closed when it was replaced.
         Assert.True(comp.OpenFds.Count == before + 1, $"{comp.OpenFds.Count} fds, expected {before + 1}:\n{string.Join("\n", comp.OpenFds)}");

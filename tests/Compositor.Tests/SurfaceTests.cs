@@ -32,8 +32,7 @@ public class SurfaceTests
         glass.SetBufferScale(2);
         glass.Attach(Solid(c, 10, 10, 0x80008000, WlShm.Format.Argb8888).Buffer, 0, 0);
         glass.Commit();
-        top.Surface.Commit(); // subsurfaces are synchronized: the parent's commit applies them
-        c.Roundtrip();
+        c.CommitPresented(top.Surface); // subsurfaces are synchronized: the parent's commit applies them
 
         var png = comp.Screenshot();
         Assert.Equal(0xFF0000u, png[0, 0]);
@@ -62,7 +61,7 @@ public class SurfaceTests
         top.Surface.Commit();
         c.DispatchUntil(() => framed, TimeSpan.FromSeconds(5));
         Assert.Equal(0, a.Released); // on screen, still read by the renderer
-        top.Show(b);
+        top.ShowPresented(c, b);
         c.DispatchUntil(() => a.Released == 1, TimeSpan.FromSeconds(5));
         Assert.Equal(0, b.Released);
         Assert.Equal(0x445566u, comp.Screenshot()[5, 5]);

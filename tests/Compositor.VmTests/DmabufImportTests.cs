@@ -116,15 +116,13 @@ public sealed class DmabufImportTests
         var top = client.CreateToplevel();
         top.Surface.Attach(buffer, 0, 0);
         top.Surface.DamageBuffer(0, 0, Size, Size);
-        top.Surface.Commit();
-        client.Roundtrip();
+        client.CommitPresented(top.Surface);
         CheckQuadrants(comp.Screenshot(), First, fourcc, $"{allocatorName} {format}");
 
         image.Redraw(Second);
         top.Surface.Attach(buffer, 0, 0);
         top.Surface.DamageBuffer(0, 0, Size, Size);
-        top.Surface.Commit();
-        client.Roundtrip();
+        client.CommitPresented(top.Surface);
         CheckQuadrants(comp.Screenshot(), Second, fourcc, $"{allocatorName} {format} after the client rewrote the buffer");
 
         Assert.Null(client.Connection.Error);

@@ -84,7 +84,8 @@ internal sealed class GuestCompositor : IDisposable
 
     public WaylandClient Connect() => WaylandClient.Connect(SocketPath);
 
-    /// <summary>SIGUSR1, then waits until the compositor logged the screenshot of the next frame.</summary>
+    /// <summary>SIGUSR1, then waits until the compositor logged the screenshot of what is on screen now (no repaint
+    /// first: wait for the commit to be presented, WaylandClient.CommitPresented).</summary>
     public Png Screenshot()
     {
         int before = CountLog("screenshot of");

@@ -188,8 +188,7 @@ public sealed partial class WestonDmabufClientTests
         var top = client.CreateToplevel();
         top.Surface.Attach(image.CreateBuffer(client.Dmabuf!), 0, 0);
         top.Surface.DamageBuffer(0, 0, 32, 32);
-        top.Surface.Commit();
-        client.Roundtrip();
+        client.CommitPresented(top.Surface);
         var png = comp.Screenshot();
         int shown = png.Pixels.Count(p => p == (Colour & 0xFFFFFF));
         Assert.True(shown == 32 * 32, $"the next client's 32x32 buffer shows as {shown} pixels of its colour" + comp.LogTail());
@@ -263,8 +262,7 @@ public sealed partial class WestonDmabufClientTests
             var top = client.CreateToplevel();
             top.Surface.Attach(buffer, 0, 0);
             top.Surface.DamageBuffer(0, 0, W, H);
-            top.Surface.Commit();
-            client.Roundtrip();
+            client.CommitPresented(top.Surface);
             var png = comp.Screenshot();
             int shown = png.Pixels.Count(px => px == (Colour & 0xFFFFFF));
             Assert.True(shown == W * H, $"the {W}x{H} GBM buffer (stride {stride}) shows as {shown} pixels of its colour" + comp.LogTail());

@@ -1,0 +1,72 @@
+using ClientKit;
+using Wayland.Client.Protocol;
+using Xunit;
+
+namespace Compositor.Tests;
+
+/// <summary>What the normal repaint puts on screen, read without a full repaint first: a commit's damage is the
+/// only reason pixels change, and a client learns that a frame is shown in the order it relies on.</summary>
+public class RepaintTests(SharedCompositor shared) : IClassFixture<SharedCompositor>
+{
+    static ShmBuffer Solid(WaylandClient c, int w, int h, uint argb) => c.CreateBuffer(w, h, WlShm.Format.Xrgb8888, (_, _) => argb);
+
+    /// <summary>A new buffer damaged in one small rectangle: that rectangle shows the new pixels.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ACommitsDamageIsRepaintedWithTheNewBuffer(bool bufferCoordinates)
+    {
+        using var comp = new CompositorProcess();
+        using var c = comp.Connect();
+        var top = c.CreateToplevel();
+        top.ShowPresented(c, Solid(c, 64, 64, 0xFFFF0000));
+        Assert.Equal(0xFF0000u, comp.Screenshot()[20, 20]);
+
+        top.Surface.Attach(Solid(c, 64, 64, 0xFF0000FF).Buffer, 0, 0);
+        if (bufferCoordinates) top.Surface.DamageBuffer(16, 16, 8, 8);
+        else top.Surface.Damage(16, 16, 8, 8);
+        c.CommitPresented(top.Surface);
+        var png = comp.Screenshot();
+        Assert.Equal(0x0000FFu, png[16, 16]);
+        Assert.Equal(0x0000FFu, png[23, 23]);
+    }
+
+    /// <summary>A window that grows is repainted where it now reaches, even with no damage: its size changed.</summary>
+    [Fact]
+    public void AWindowThatGrowsIsPaintedWhereItNowReaches()
+    {
+        using var c = shared.Process.Connect();
+        var top = c.CreateToplevel();
+        top.ShowPresented(c, Solid(c, 8, 8, 0xFF00FF00));
+        top.Surface.Attach(Solid(c, 48, 48, 0xFF00FF00).Buffer, 0, 0);
+        c.CommitPresented(top.Surface);
+        // Cascaded toplevels start at the origin and step by 32 px: find this one's corner from its first pixel.
+        var png = shared.Process.Screenshot();
+        int found = 0;
+        for (int y = 0; y < png.Height; y += 4) for (int x = 0; x < png.Width; x += 4) if (png[x, y] == 0x00FF00u) found++;
+        Assert.True(found >= 12 * 12 - 24, $"{found} green samples: the grown window was not repainted where it grew");
+    }
+
+    /// <summary>Presentation feedback goes out before the frame callbacks of the same frame: a client that draws
+    /// its next frame in the callback (and replaces its feedback object then) still learns the first was shown.</summary>
+    [Fact]
+    public void PresentedArrivesBeforeTheFrameCallbackOfTheSameFrame()
+    {
+        using var c = shared.Process.Connect();
+        var top = c.CreateToplevel();
+        top.Show(Solid(c, 8, 8, 0xFF123456));
+        c.Roundtrip();
+        var order = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            var fb = c.Presentation!.Feedback(top.Surface);
+            fb.OnPresented += (_, _, _, _, _, _, _) => order.Add("presented");
+            fb.OnDiscarded += () => order.Add("discarded");
+            top.Surface.Frame().OnDone += _ => order.Add("done");
+            top.Surface.Damage(0, 0, 8, 8);
+            top.Surface.Commit();
+            c.DispatchUntil(() => order.Count == 2 * (i + 1), TimeSpan.FromSeconds(5));
+        }
+        Assert.Equal(["presented", "done", "presented", "done", "presented", "done"], order);
+    }
+}
