@@ -23,6 +23,7 @@ public sealed record Options
     public bool NoEgl { get; init; }
     /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
     public bool Debug { get; init; }
+    public Limits Limits { get; init; } = new();
 
     public const string Usage = """
         Usage: compositor [options]
@@ -38,6 +39,7 @@ public sealed record Options
           --refresh=MHZ         refresh rate in mHz (headless; default 60000)
           --log-level=LEVEL     debug, info, warn or error (default info)
           --screenshot=FILE.png write the output at exit; SIGUSR1 writes it on demand
+          --max-queued-commits=N commits a surface may have waiting for fences (default 64)
           --dmabuf-device=PATH  the DRM node linux-dmabuf feedback names as main device (default: the
                                 KMS device, else the first render node; "none": no feedback, version 3)
           --help                this text
@@ -75,6 +77,7 @@ public sealed record Options
                 "screenshot" => o with { ScreenshotPath = value },
                 "device" => o with { DrmDevice = value },
                 "dmabuf-device" => o with { DmabufDevice = value },
+                "max-queued-commits" => o with { Limits = o.Limits with { QueuedCommitsPerSurface = Positive(name, value) } },
                 _ => throw new UsageException($"unknown option --{name}"),
             };
         }

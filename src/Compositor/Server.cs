@@ -30,6 +30,7 @@ public sealed class Server : IDisposable
     }
 
     public Options Options { get; }
+    public Limits Limits => Options.Limits;
     public Display Display { get; }
     public BufferRegistry Buffers { get; } = new();
     public List<Window> Windows { get; } = new();   // bottom to top

@@ -67,6 +67,15 @@ public sealed unsafe class Client
     }
 
     public void PostNoMemory() { if (Handle != 0) Native.wl_client_post_no_memory(Handle); }
+
+    /// <summary>wl_display.error no_memory with a message that says which limit (libwayland's own
+    /// wl_client_post_no_memory says only "no memory").</summary>
+    public void PostNoMemory(string message)
+    {
+        nint display = Handle == 0 ? 0 : Native.wl_client_get_object(Handle, 1);
+        if (display == 0) { PostNoMemory(); return; }
+        Resource.PostError(display, 2, message); // WL_DISPLAY_ERROR_NO_MEMORY
+    }
     public void Flush() { if (Handle != 0) Native.wl_client_flush(Handle); }
 
     /// <summary>Disconnects the client now.</summary>

@@ -40,6 +40,7 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] public static partial void wl_client_add_destroy_listener(nint client, NativeListener* listener);
     [LibraryImport(Lib)] public static partial void wl_client_post_no_memory(nint client);
     [LibraryImport(Lib)] public static partial void wl_client_post_implementation_error(nint client, byte* fmt, byte* arg);
+    [LibraryImport(Lib)] public static partial nint wl_client_get_object(nint client, uint id);
     [LibraryImport(Lib)] public static partial void wl_client_for_each_resource(nint client, delegate* unmanaged<nint, nint, int> iterator, nint data);
 
     [LibraryImport(Lib)] public static partial nint wl_resource_create(nint client, WlInterface* iface, int version, uint id);

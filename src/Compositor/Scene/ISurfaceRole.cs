@@ -14,3 +14,12 @@ public interface ISurfaceRole
     /// <summary>Runs after the committed state became current.</summary>
     void Committed(Surface surface);
 }
+
+/// <summary>Per-surface protocol state that takes part in every commit, whatever the role (wlroots' surface
+/// addons): explicit-sync objects check the commit and add its fences as blockers.</summary>
+public interface ISurfaceAddon
+{
+    /// <summary>Checks the committed state (throws <see cref="Wayland.Server.ProtocolErrorException"/>) and adds
+    /// what the commit must wait for to <see cref="SurfaceState.Blockers"/>.</summary>
+    void PreCommit(Surface surface, SurfaceState pending);
+}

@@ -24,6 +24,7 @@ public sealed class Surface
 
     public SurfaceState Pending { get; } = new();
     SurfaceState? _cached;
+    readonly Queue<QueuedCommit> _queue = new();
 
     // ---- current state
     public ClientBuffer? Buffer { get; private set; }
@@ -56,6 +57,7 @@ public sealed class Surface
     /// on the parent).</summary>
     public List<Surface> PendingStack { get; } = new();
     public ViewportResource? ViewportObject { get; set; }
+    public List<ISurfaceAddon> Addons { get; } = new();
     public bool IsDestroyed { get; private set; }
 
     /// <summary>Gives the surface a role. Throws the protocol error the caller names when the surface already has a
@@ -87,34 +89,143 @@ public sealed class Surface
         }
     }
 
+    /// <summary>wl_surface.commit: checks the pending state, then makes it current at once or, while it (or a
+    /// commit before it) waits for a fence, queues it. A synchronized subsurface caches it for its parent's commit
+    /// instead.</summary>
     public void Commit()
     {
         Pending.Commit();
         Role?.PreCommit(this, Pending);
         ViewportObject?.Validate(this, Pending);
+        foreach (var addon in Addons) addon.PreCommit(this, Pending);
+        PruneReady(Pending.Blockers);
         if (IsEffectivelySynchronized)
         {
             _cached ??= new SurfaceState();
             Pending.MoveInto(_cached);
             return;
         }
-        Apply(Pending);
+        CommitState(Pending);
     }
+
+    /// <summary>A commit that is not cached for a parent: applied now when nothing is waited for (no allocation on
+    /// this path), else queued behind the commits before it, with the caches of its synchronized subsurfaces,
+    /// which become current with it.</summary>
+    void CommitState(SurfaceState state)
+    {
+        if (_queue.Count == 0 && !HasUnready(state.Blockers) && !SyncDescendantsBlocked())
+        {
+            Apply(state, null);
+            return;
+        }
+        if (_queue.Count >= _server.Limits.QueuedCommitsPerSurface)
+        {
+            string what = $"wl_surface@{Resource.Id}: {_queue.Count} commits already wait for fences (limit {_server.Limits.QueuedCommitsPerSurface})";
+            state.Abandon();
+            Client.PostNoMemory(what);
+            return;
+        }
+        var queued = new QueuedCommit(this, TakeState(state), TakeSyncChildren());
+        _queue.Enqueue(queued);
+        Log.Debug($"{Resource}: commit queued, waiting for {queued.WaitingFor()}");
+        if (_queue.Count == 1) ProcessQueue();
+    }
+
+    static SurfaceState TakeState(SurfaceState from)
+    {
+        var s = new SurfaceState();
+        from.MoveInto(s);
+        return s;
+    }
+
+    /// <summary>The caches of the synchronized subsurfaces below this one, taken for a queued commit: they become
+    /// current with it, not with a later commit of this surface.</summary>
+    List<QueuedCommit> TakeSyncChildren()
+    {
+        List<QueuedCommit>? children = null;
+        foreach (var child in Stack)
+        {
+            if (child == this || !child.IsEffectivelySynchronized) continue;
+            var state = child._cached is { IsEmpty: false } c ? TakeState(c) : null;
+            var grandChildren = child.TakeSyncChildren();
+            if (state != null || grandChildren.Count > 0) (children ??= new()).Add(new QueuedCommit(child, state, grandChildren));
+        }
+        return children ?? QueuedCommit.NoChildren;
+    }
+
+    bool SyncDescendantsBlocked()
+    {
+        foreach (var child in Stack)
+        {
+            if (child == this || !child.IsEffectivelySynchronized) continue;
+            if (child._cached != null && HasUnready(child._cached.Blockers)) return true;
+            if (child.SyncDescendantsBlocked()) return true;
+        }
+        return false;
+    }
+
+    static bool HasUnready(List<ICommitBlocker> blockers)
+    {
+        foreach (var b in blockers) if (!b.IsReady) return true;
+        return false;
+    }
+
+    /// <summary>Drops blockers that are ready already (a fence that signalled before the commit), so that the common
+    /// case applies at once and holds no fd.</summary>
+    static void PruneReady(List<ICommitBlocker> blockers)
+    {
+        for (int i = blockers.Count - 1; i >= 0; i--)
+        {
+            if (!blockers[i].IsReady) continue;
+            blockers[i].Dispose();
+            blockers.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Applies queued commits from the head while they are ready; then waits for the new head.</summary>
+    void ProcessQueue()
+    {
+        while (_queue.Count > 0 && !IsDestroyed)
+        {
+            var head = _queue.Peek();
+            if (!head.IsReady)
+            {
+                head.Watch(ProcessQueue);
+                return;
+            }
+            _queue.Dequeue();
+            ApplyQueued(head);
+        }
+    }
+
+    void ApplyQueued(QueuedCommit q)
+    {
+        if (IsDestroyed) { q.Abandon(); return; }
+        if (q.State != null) Apply(q.State, q.Children);
+        else foreach (var child in q.Children) child.Surface.ApplyQueued(child);
+        q.State?.Reset(); // disposes its blockers (all signalled)
+    }
+
+    /// <summary>Commits of this surface waiting for fences (the debug query and tests read it).</summary>
+    public int QueuedCommits => _queue.Count;
 
     /// <summary>The parent committed: apply what this synchronized subsurface cached (and its children's).</summary>
     internal void ApplyCachedFromParent()
     {
-        if (_cached != null && !_cached.IsEmpty) Apply(_cached);
+        if (_cached != null && !_cached.IsEmpty) Apply(_cached, null);
         else ApplyChildrenCached();
     }
 
-    /// <summary>A subsurface switched to desynchronized: its cache applies now.</summary>
+    /// <summary>A subsurface switched to desynchronized: its cache is committed now (applied, or queued while it waits
+    /// for a fence).</summary>
     internal void FlushCache()
     {
-        if (_cached != null && !_cached.IsEmpty) Apply(_cached);
+        if (_cached != null && !_cached.IsEmpty) CommitState(_cached);
     }
 
-    void Apply(SurfaceState s)
+    /// <summary>Makes <paramref name="s"/> current. The synchronized subsurfaces' caches apply with it: taken at
+    /// commit time (<paramref name="children"/>) for a queued commit, else as they are now.</summary>
+    void Apply(SurfaceState s, List<QueuedCommit>? children)
     {
         var oldRect = (Width, Height);
         if (s.BufferAttached)
@@ -153,7 +264,8 @@ public sealed class Surface
         s.Reset();
 
         ApplyPendingStack();
-        ApplyChildrenCached();
+        if (children == null) ApplyChildrenCached();
+        else foreach (var child in children) child.Surface.ApplyQueued(child);
         Role?.Committed(this);
         _server.SurfaceCommitted(this);
     }
@@ -220,6 +332,8 @@ public sealed class Surface
         IsDestroyed = true;
         Pending.Abandon();
         _cached?.Abandon();
+        // Commits waiting for fences go with the surface: their buffers are unlocked, their fds closed.
+        while (_queue.Count > 0) _queue.Dequeue().Abandon();
         foreach (var f in Feedbacks) f.Discard();
         Feedbacks.Clear();
         foreach (var cb in FrameCallbacks) if (cb.IsAlive) cb.Destroy(); // as weston: no done for a destroyed surface

@@ -24,6 +24,8 @@ public sealed class SurfaceState
     public readonly List<Rect> BufferDamage = new();  // buffer coordinates
     public readonly List<WlCallback> FrameCallbacks = new();
     public readonly List<PresentationFeedback> Feedbacks = new();
+    /// <summary>What the commit waits for before it becomes current (fences); the state owns them.</summary>
+    public readonly List<ICommitBlocker> Blockers = new();
     public bool OpaqueSet, InputSet;
     public Region? Opaque, Input;    // null input region: infinite
     public bool ScaleSet, TransformSet;
@@ -33,7 +35,7 @@ public sealed class SurfaceState
     public ViewportGeometry Viewport;
 
     public bool IsEmpty => !BufferAttached && Damage.Count == 0 && BufferDamage.Count == 0 && FrameCallbacks.Count == 0 &&
-                           Feedbacks.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet;
+                           Feedbacks.Count == 0 && Blockers.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet;
 
     /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
     public void MoveInto(SurfaceState into)
@@ -55,6 +57,9 @@ public sealed class SurfaceState
         foreach (var f in into.Feedbacks) f.Discard();
         into.Feedbacks.Clear();
         into.Feedbacks.AddRange(Feedbacks);
+        // A cached commit waits for everything the commits merged into it waited for.
+        into.Blockers.AddRange(Blockers);
+        Blockers.Clear();
         if (OpaqueSet) { into.OpaqueSet = true; into.Opaque = Opaque; }
         if (InputSet) { into.InputSet = true; into.Input = Input; }
         if (ScaleSet) { into.ScaleSet = true; into.Scale = Scale; }
@@ -95,6 +100,8 @@ public sealed class SurfaceState
         DropBufferLock();
         BufferAttached = false; Dx = Dy = 0;
         Damage.Clear(); BufferDamage.Clear(); FrameCallbacks.Clear(); Feedbacks.Clear();
+        foreach (var b in Blockers) b.Dispose();
+        Blockers.Clear();
         OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = false;
         Opaque = Input = null;
     }
