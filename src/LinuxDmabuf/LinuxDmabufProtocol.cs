@@ -204,15 +204,31 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host, FormatSet offered)
     }
 }
 
-/// <summary>The wl_buffer of a dma-buf. Destroying it releases the buffer's fds and imports.</summary>
+/// <summary>The wl_buffer of a dma-buf. It owns the buffer (fds and imports) until the compositor's own buffer
+/// object takes it (<see cref="TakeOwnership"/>): from then on that object's locks are the one reference count, and
+/// it disposes the buffer when the wl_buffer is gone and nothing reads it any more. A wl_buffer never taken
+/// disposes it when destroyed.</summary>
 public sealed class DmabufWlBuffer(NewId id, DmabufBuffer buffer) : WlBuffer(id)
 {
+    bool _owned = true;
+
     public DmabufBuffer Buffer { get; } = buffer;
 
-    /// <summary>The dma-buf behind a wl_buffer resource, or null when it is not one of ours (wl_shm).</summary>
-    public static DmabufBuffer? From(nint resource) => Resource.TryGet<DmabufWlBuffer>(resource, Interface)?.Buffer;
+    /// <summary>The wl_buffer behind a resource, or null when it is not one of ours (wl_shm).</summary>
+    public static DmabufWlBuffer? From(nint resource) => Resource.TryGet<DmabufWlBuffer>(resource, Interface);
 
-    protected override void OnResourceDestroyed() => Buffer.Dispose();
+    /// <summary>Hands the buffer to the caller, which disposes it; called once.</summary>
+    public DmabufBuffer TakeOwnership()
+    {
+        if (!_owned) throw new InvalidOperationException($"{this}: its dma-buf already has an owner");
+        _owned = false;
+        return Buffer;
+    }
+
+    protected override void OnResourceDestroyed()
+    {
+        if (_owned) Buffer.Dispose();
+    }
 }
 
 /// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes.</summary>

@@ -10,7 +10,7 @@ namespace Compositor.VmTests;
 internal static class DmabufExpectations
 {
     /// <summary>
-    /// The pairs of the CPU importer (src/LinuxDmabuf/Importers/CpuImporter.cs), the compositor's importer when
+    /// The pairs of the CPU importer (src/Compositor/Render/CpuImporter.cs), the compositor's importer when
     /// it has no main device, written out here rather than read from it so that a change there shows up as a failure.
     /// </summary>
     public static readonly IReadOnlySet<(uint Format, ulong Modifier)> CpuPairs = new HashSet<(uint, ulong)>(

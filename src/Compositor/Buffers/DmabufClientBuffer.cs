@@ -1,12 +1,14 @@
 using LinuxDmabuf;
 using LinuxDmabuf.Importers;
+using Compositor.Render;
 
 namespace Compositor.Buffers;
 
 /// <summary>A linux-dmabuf wl_buffer as the CPU renderer reads it: in place through the CPU importer's mapping
 /// (each read bracketed with DMA_BUF_IOCTL_SYNC), or, for what only EGL can import, from the EGL import's
-/// read-back copy, refreshed once per commit of the buffer. It holds its own reference to the dma-buf, so a
-/// surface keeps showing the buffer (composited or on its plane) after the client destroyed the wl_buffer,
+/// read-back copy, refreshed once per commit of the buffer. It owns the dma-buf (its locks are the buffer's one
+/// reference count) and disposes it once the wl_buffer is destroyed and nothing locks it, so a surface keeps
+/// showing the buffer (composited or on its plane) after the client destroyed the wl_buffer,
 /// until the next commit replaces it, as Weston does; weston-simple-dmabuf-feedback destroys its attached
 /// buffers when it reallocates, and the window would otherwise flash the background.</summary>
 public sealed unsafe class DmabufClientBuffer : ClientBuffer
@@ -18,7 +20,7 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
     public DmabufClientBuffer(nint resource, DmabufBuffer buffer, DmabufHost host)
         : base(resource, buffer.Attributes.Width, buffer.Attributes.Height)
     {
-        Dmabuf = buffer.AddRef();
+        Dmabuf = buffer;
         // linux-dmabuf already ran the importers (the results are cached on the buffer): these are lookups.
         _cpu = buffer.Get<CpuImport>(host.Cpu);
         if (_cpu == null && host.Egl != null) _egl = buffer.Get<EglDmabufImport>(host.Egl);

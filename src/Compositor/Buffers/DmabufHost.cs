@@ -2,6 +2,7 @@ using Egl;
 using Feedback;
 using LinuxDmabuf;
 using LinuxDmabuf.Importers;
+using Compositor.Render;
 using LinuxKernel;
 using LinuxKernel.Drm;
 
@@ -103,7 +104,7 @@ public sealed class DmabufHost : IDmabufHost, IDisposable
 
     /// <summary>The registry factory: a ClientBuffer for a linux-dmabuf wl_buffer.</summary>
     public ClientBuffer? TryCreateBuffer(nint resource) =>
-        DmabufWlBuffer.From(resource) is { } b ? new DmabufClientBuffer(resource, b, this) : null;
+        DmabufWlBuffer.From(resource) is { } b ? new DmabufClientBuffer(resource, b.TakeOwnership(), this) : null;
 
     /// <summary>After every client is gone (their buffers hold EGLImages of this display).</summary>
     public void Dispose() => Egl?.Display.Dispose();

@@ -2,7 +2,10 @@ using Feedback;
 using LinuxKernel;
 using LinuxKernel.Drm;
 
-namespace LinuxDmabuf.Importers;
+using LinuxDmabuf;
+using LinuxDmabuf.Importers;
+
+namespace Compositor.Backends.Drm;
 
 /// <summary>
 /// Makes KMS framebuffers of client dma-bufs for direct scanout: PRIME import into the KMS device and

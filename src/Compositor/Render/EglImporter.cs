@@ -1,7 +1,10 @@
 using Egl;
 using Feedback;
 
-namespace LinuxDmabuf.Importers;
+using LinuxDmabuf;
+using LinuxDmabuf.Importers;
+
+namespace Compositor.Render;
 
 /// <summary>
 /// Imports dma-bufs as EGLImages on the main device's EGL display. It takes what the CPU importer cannot: the

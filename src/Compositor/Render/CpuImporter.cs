@@ -2,7 +2,10 @@ using Feedback;
 using LinuxKernel;
 using LinuxKernel.DmaBuf;
 
-namespace LinuxDmabuf.Importers;
+using LinuxDmabuf;
+using LinuxDmabuf.Importers;
+
+namespace Compositor.Render;
 
 /// <summary>
 /// Maps linear dma-bufs for the CPU renderer. Every read is bracketed with DMA_BUF_IOCTL_SYNC start/end, the
