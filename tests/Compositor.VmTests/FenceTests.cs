@@ -316,9 +316,9 @@ public sealed unsafe class FenceTests
     }
 
     /// <summary>
-    /// Waits (in the test only) for a descriptor to become readable. Signals reach eventfds and merged or chained
-    /// fences through the kernel's irq_work, a moment after the signalling ioctl returned: so poll for it, with a
-    /// bound well under vgem's 10 s self-signal, which would otherwise pass a test that signalled nothing.
+    /// Waits (in the test only) for a descriptor to become readable. Chained (syncobj) and array (merged) fences
+    /// signal from the kernel's irq_work, possibly a moment after the signalling ioctl returned: so poll for it, with
+    /// a bound well under vgem's 10 s self-signal, which would otherwise pass a test that signalled nothing.
     /// </summary>
     private static void WaitReadable(FileDescriptorHandle fd, string what)
     {
