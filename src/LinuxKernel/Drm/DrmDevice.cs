@@ -10,7 +10,7 @@ namespace LinuxKernel.Drm;
 /// Devices are found by driver name (<see cref="OpenByDriver"/>), never by card number: numbering depends
 /// on probe order, which differs between machines and boots.
 /// </summary>
-public sealed unsafe class DrmDevice : IDisposable
+public sealed unsafe partial class DrmDevice : IDisposable
 {
     public const string DriDirectory = "/dev/dri";
 
@@ -326,7 +326,15 @@ public sealed unsafe class DrmDevice : IDisposable
         }
     }
 
-    public void Dispose() => Handle.Dispose();
+    /// <summary>Whether <see cref="Dispose"/> was called. The fd itself may stay open a while longer, for the objects
+    /// that hold a reference on it (syncobj handles, see <see cref="Sync.SyncobjTimeline"/>), which refuse further use.</summary>
+    public bool IsDisposed { get; private set; }
+
+    public void Dispose()
+    {
+        IsDisposed = true;
+        Handle.Dispose();
+    }
 
     public override string ToString() => $"{Path} ({DriverName})";
 

@@ -11,6 +11,8 @@ internal static unsafe partial class LibDrm
     public const uint DRM_MODE_ATOMIC_TEST_ONLY = 0x0100;
     public const uint DRM_MODE_ATOMIC_NONBLOCK = 0x0200;
     public const uint DRM_MODE_ATOMIC_ALLOW_MODESET = 0x0400;
+    public const uint DRM_CLOEXEC = 0x80000; // O_CLOEXEC, for drmPrimeHandleToFD
+    public const uint DRM_RDWR = 0x2;        // O_RDWR
 
     [StructLayout(LayoutKind.Sequential)]
     public struct drmModePropertyBlobRes
@@ -55,6 +57,7 @@ internal static unsafe partial class LibDrm
     public static partial int drmModeAddFB2WithModifiers(int fd, uint width, uint height, uint format, uint* handles, uint* pitches, uint* offsets, ulong* modifiers, uint* fbId, uint flags);
     [LibraryImport(Library, SetLastError = true)] public static partial int drmModeRmFB(int fd, uint fbId);
     [LibraryImport(Library, SetLastError = true)] public static partial int drmPrimeFDToHandle(int fd, int primeFd, uint* handle);
+    [LibraryImport(Library, SetLastError = true)] public static partial int drmPrimeHandleToFD(int fd, uint handle, uint flags, int* primeFd);
     [LibraryImport(Library, SetLastError = true)] public static partial int drmCloseBufferHandle(int fd, uint handle);
     [LibraryImport(Library, SetLastError = true)]
     public static partial int drmModeCreateDumbBuffer(int fd, uint width, uint height, uint bpp, uint flags, uint* handle, uint* pitch, ulong* size);

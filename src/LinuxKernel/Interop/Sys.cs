@@ -45,6 +45,19 @@ internal static unsafe partial class Sys
         return IoctlRaw(lease.Fd, request, arg, name, retryOnEagain);
     }
 
+    /// <summary>ioctl(2) that reports failure instead of throwing, for probes whose errno is the answer. EINTR is retried.</summary>
+    public static int TryIoctlRaw(int fd, uint request, void* arg, out int errno)
+    {
+        int rc;
+        do
+        {
+            rc = LibC.ioctl(fd, unchecked((int)request), arg);
+            errno = rc < 0 ? LibC.errno : 0;
+        }
+        while (rc < 0 && errno == LibC.EINTR);
+        return rc;
+    }
+
     public static int IoctlRaw(int fd, uint request, void* arg, string name, bool retryOnEagain = false)
     {
         int rc;
