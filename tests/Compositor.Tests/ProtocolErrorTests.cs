@@ -236,6 +236,44 @@ public class ProtocolErrorTests(SharedCompositor shared) : IClassFixture<SharedC
             c.Viewporter!.GetViewport(s).SetSource(Fixed.FromInt(0), Fixed.FromInt(0), Fixed.FromDouble(2.5), Fixed.FromInt(2));
             s.Attach(Pixels(c, 8, 8).Buffer, 0, 0);
             s.Commit();
+        }),
+        // zwp_linux_explicit_synchronization_v1: the errors a host can trigger without a real fence (the VM tests
+        // the others with vgem's sync_files)
+        new ErrorCase("second synchronization object for a surface", "zwp_linux_explicit_synchronization_v1",
+            (uint)ZwpLinuxExplicitSynchronizationV1.Error.SynchronizationExists, (c, x) =>
+        {
+            var sync = c.Bind<ZwpLinuxExplicitSynchronizationV1>();
+            var s = c.CreateSurface();
+            sync.GetSynchronization(s);
+            sync.GetSynchronization(s);
+        }),
+        new ErrorCase("acquire fence that is a memfd", "zwp_linux_surface_synchronization_v1",
+            (uint)ZwpLinuxSurfaceSynchronizationV1.Error.InvalidFence, (c, x) =>
+        {
+            using var memfd = LinuxKernel.MemFd.Create("not-a-fence", 4096);
+            c.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(c.CreateSurface()).SetAcquireFence(memfd);
+        }),
+        new ErrorCase("two release objects for one commit", "zwp_linux_surface_synchronization_v1",
+            (uint)ZwpLinuxSurfaceSynchronizationV1.Error.DuplicateRelease, (c, x) =>
+        {
+            var ss = c.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(c.CreateSurface());
+            ss.GetRelease();
+            ss.GetRelease();
+        }),
+        new ErrorCase("release object after the surface was destroyed", "zwp_linux_surface_synchronization_v1",
+            (uint)ZwpLinuxSurfaceSynchronizationV1.Error.NoSurface, (c, x) =>
+        {
+            var s = c.CreateSurface();
+            var ss = c.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(s);
+            s.Destroy();
+            ss.GetRelease();
+        }),
+        new ErrorCase("release object for a commit without a buffer", "zwp_linux_surface_synchronization_v1",
+            (uint)ZwpLinuxSurfaceSynchronizationV1.Error.NoBuffer, (c, x) =>
+        {
+            var s = c.CreateSurface();
+            c.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(s).GetRelease();
+            s.Commit();
         }));
 
     [Theory]

@@ -26,6 +26,7 @@ public class RealClientTests
             ["wp_viewporter"] = 1,
             // This machine has no DRM device to name as main device: no feedback, so version 3 (as Weston).
             ["zwp_linux_dmabuf_v1"] = 3,
+            ["zwp_linux_explicit_synchronization_v1"] = 2,
         };
         Assert.Equal(expected.OrderBy(k => k.Key), globals.OrderBy(k => k.Key));
         Assert.Contains("1024 x 640", Regex.Replace(run.Stdout, @"width: (\d+) px, height: (\d+) px", "$1 x $2"));

@@ -1,3 +1,4 @@
+using LinuxKernel.Sync;
 using Wayland.Server.Protocol;
 
 namespace Compositor.Buffers;
@@ -28,6 +29,7 @@ public readonly unsafe ref struct PixelAccess(byte* data, int stride, int width,
 public abstract class ClientBuffer
 {
     int _locks;
+    List<IBufferReleaseObserver>? _releaseObservers;
 
     protected ClientBuffer(nint resource, int width, int height)
     {
@@ -55,12 +57,31 @@ public abstract class ClientBuffer
     /// <summary>A surface commit attached this buffer: its content may be new, so copies of it are stale.</summary>
     public virtual void Committed() { }
 
+    /// <summary>Whether the kind of buffer takes part in explicit sync (acquire fences, release fences): dma-bufs do;
+    /// wl_shm does not (the compositor reads it in place, there is nothing to fence).</summary>
+    public virtual bool SupportsExplicitSync => false;
+
+    /// <summary>The fences a reader of the buffer must wait for (its implicit write fences, dma-resv), as one
+    /// sync_file; null when the kind has none or they have signalled already. Never waits.</summary>
+    public virtual SyncFile? ExportReadFence() => null;
+
+    /// <summary>Tells <paramref name="observer"/> once, at the next release (when nothing of the compositor reads
+    /// the buffer any more): an explicit-sync release object of a commit that showed it.</summary>
+    public void NotifyOnRelease(IBufferReleaseObserver observer) => (_releaseObservers ??= new()).Add(observer);
+
     public void Lock() => _locks++;
 
     public void Unlock()
     {
         if (_locks <= 0) throw new InvalidOperationException("buffer unlocked more often than locked");
         if (--_locks > 0) return;
+        if (_releaseObservers is { } observers)
+        {
+            _releaseObservers = null;
+            // Every read has finished by now (the CPU renderer's copies are done, the flip that replaced a scanout
+            // completed): no fence is left to wait for.
+            foreach (var o in observers) o.Released(null);
+        }
         if (Resource != 0) WlBuffer.SendRelease(Resource);
         else OnRetired();
     }
@@ -73,6 +94,15 @@ public abstract class ClientBuffer
         if (_locks == 0) OnRetired();
     }
 
+    public override string ToString() => Resource != 0 ? $"wl_buffer@{Wayland.Server.Resource.IdOf(Resource)}" : "a destroyed wl_buffer";
+
     /// <summary>Destroyed by the client and no longer locked: nothing will read it again.</summary>
     protected virtual void OnRetired() { }
+}
+
+/// <summary>Wants to know when the compositor stopped reading a buffer (zwp_linux_buffer_release_v1, a syncobj
+/// release point). <paramref name="fence"/> signals when reads still in flight finish; null: none are.</summary>
+public interface IBufferReleaseObserver
+{
+    void Released(SyncFile? fence);
 }

@@ -1,4 +1,5 @@
 using LinuxDmabuf;
+using LinuxKernel.Sync;
 using LinuxDmabuf.Importers;
 using Compositor.Render;
 
@@ -31,10 +32,58 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
 
     public override void Committed() => _egl?.Invalidate();
 
+    public override bool SupportsExplicitSync => true;
+
+    /// <summary>DMA_BUF_IOCTL_EXPORT_SYNC_FILE (read) of each dma-buf behind the planes, merged: what a reader waits
+    /// for. memfds (clients without a dma-buf allocator) have no fences. A kernel without the ioctl (before 6.0)
+    /// gives none: the buffer is then read as it is, as before.</summary>
+    public override SyncFile? ExportReadFence()
+    {
+        SyncFile? fence = null;
+        var planes = Dmabuf.Attributes.Planes;
+        for (int i = 0; i < planes.Count; i++)
+        {
+            var p = planes[i];
+            if (!p.File.IsDmaBuf || SameFileAsAnEarlierPlane(planes, i)) continue;
+            SyncFile f;
+            try { f = p.Fd.ExportSyncFile(write: false); }
+            catch (LinuxKernel.KernelException e)
+            {
+                if (!_exportFailed) Log.Warning($"{Dmabuf.Attributes}: no implicit fences ({e.Message}); read without waiting");
+                _exportFailed = true;
+                break;
+            }
+            if (f.IsSignalled) { f.Dispose(); continue; }
+            if (fence == null) { fence = f; continue; }
+            var merged = SyncFile.Merge(fence, f, "implicit");
+            fence.Dispose();
+            f.Dispose();
+            fence = merged;
+        }
+        return fence;
+    }
+
+    static bool SameFileAsAnEarlierPlane(IReadOnlyList<DmabufPlane> planes, int i)
+    {
+        for (int k = 0; k < i; k++) if (planes[k].File.Id == planes[i].File.Id) return true;
+        return false;
+    }
+
+    bool _exportFailed, _writtenWhileShown;
+
     public override PixelAccess BeginCpuRead()
     {
         if (_egl != null) return ReadBack(_egl);
         if (_cpu == null || _readFailed) return default;
+        // The commit waited for the buffer's fences, but a client may render into it again after committing: then
+        // DMA_BUF_IOCTL_SYNC START would wait for that work on the event loop. Skip the surface this frame instead.
+        if (ExportReadFence() is { } pending)
+        {
+            pending.Dispose();
+            if (!_writtenWhileShown) Log.Warning($"{Dmabuf.Attributes}: written by the GPU while shown; not read until it finishes");
+            _writtenWhileShown = true;
+            return default;
+        }
         try { _cpu.BeginRead(); }
         catch (LinuxKernel.KernelException e)
         {

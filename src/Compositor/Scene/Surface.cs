@@ -98,6 +98,10 @@ public sealed class Surface
         Role?.PreCommit(this, Pending);
         ViewportObject?.Validate(this, Pending);
         foreach (var addon in Addons) addon.PreCommit(this, Pending);
+        // Implicit sync: a dma-buf's pending GPU writes (dma-resv) hold the commit back, as Mutter does, so the
+        // loop never reads a buffer the GPU still writes and never waits for it.
+        if (Pending.BufferAttached && !Pending.ExplicitAcquire && Pending.Buffer?.ExportReadFence() is { } implicitFence)
+            Pending.Blockers.Add(new FdReadableBlocker(implicitFence, _server.Display.Loop, $"the implicit fences of {Pending.Buffer}"));
         PruneReady(Pending.Blockers);
         if (IsEffectivelySynchronized)
         {

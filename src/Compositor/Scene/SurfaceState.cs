@@ -26,6 +26,9 @@ public sealed class SurfaceState
     public readonly List<PresentationFeedback> Feedbacks = new();
     /// <summary>What the commit waits for before it becomes current (fences); the state owns them.</summary>
     public readonly List<ICommitBlocker> Blockers = new();
+    /// <summary>An explicit-sync protocol gave the commit its acquire fence: the buffer's implicit fences are not
+    /// waited for.</summary>
+    public bool ExplicitAcquire;
     public bool OpaqueSet, InputSet;
     public Region? Opaque, Input;    // null input region: infinite
     public bool ScaleSet, TransformSet;
@@ -102,6 +105,7 @@ public sealed class SurfaceState
         Damage.Clear(); BufferDamage.Clear(); FrameCallbacks.Clear(); Feedbacks.Clear();
         foreach (var b in Blockers) b.Dispose();
         Blockers.Clear();
+        ExplicitAcquire = false;
         OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = false;
         Opaque = Input = null;
     }
