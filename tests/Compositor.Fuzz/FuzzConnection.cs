@@ -250,6 +250,16 @@ public sealed unsafe class FuzzConnection : IDisposable
         return !Ended;
     }
 
+    /// <summary>Dispatches until <paramref name="callback"/> is done (a frame was repainted) or the timeout passes;
+    /// a late frame is not an error (the oracles judge hangs).</summary>
+    public void WaitDone(Obj? callback, int timeoutMs)
+    {
+        if (callback == null) return;
+        long end = Environment.TickCount64 + timeoutMs;
+        while (!callback.Done && !Ended && Environment.TickCount64 < end)
+            ReadOnce((int)Math.Max(0, end - Environment.TickCount64));
+    }
+
     /// <summary>Reads and dispatches what arrives within the timeout; false on timeout.</summary>
     bool ReadOnce(int timeoutMs)
     {

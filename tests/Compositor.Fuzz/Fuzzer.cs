@@ -15,6 +15,7 @@ public sealed class FuzzOptions
     public int Warmup = 5;       // well-behaved clients before the baseline
     public long RssToleranceKb = 16 * 1024;
     public TextWriter? Trace;    // the request stream (replays)
+    public string? Scenario;     // only this scenario
     public TextWriter Log = Console.Out;
 }
 
@@ -44,7 +45,11 @@ public sealed class FuzzTotals
         sb.AppendLine($"fd drift: {FdDrift} (baseline {FdBaseline}), RSS drift: {RssDriftKb} KiB (baseline {RssBaselineKb} KiB, tolerance {RssToleranceKb} KiB)");
         if (ProtocolErrorCounts.Count > 0)
             sb.AppendLine("protocol errors: " + string.Join(", ", ProtocolErrorCounts.OrderByDescending(p => p.Value).Take(12).Select(p => $"{p.Key} {p.Value}")));
-        foreach (var f in Findings) sb.AppendLine(f.ToString());
+        foreach (var g in Findings.GroupBy(f => f.Kind == "implementation error" ? f.Kind + f.Detail : f.Kind))
+        {
+            foreach (var f in g.Take(8)) sb.AppendLine(f.ToString());
+            if (g.Count() > 8) sb.AppendLine($"... and {g.Count() - 8} more {g.First().Kind} findings");
+        }
         sb.AppendLine(Clean ? "result: clean" : "result: FAILED");
         return sb.ToString();
     }
@@ -58,15 +63,15 @@ public static class Fuzzer
 
     public static string ReplayCommand(FuzzOptions o, long iteration) =>
         $"dotnet run -c Release --project tests/Compositor.Fuzz -- --replay {o.Seed}:{iteration} --requests {o.Requests}" +
-        (o.Compositor != null ? $" --compositor '{o.Compositor}'" : "");
+        (o.Compositor != null ? $" --compositor '{o.Compositor}'" : "") + (o.Scenario != null ? $" --scenario {o.Scenario}" : "");
 
     /// <summary>One iteration: connect, send the stream of (seed, iteration), disconnect.</summary>
-    public static FuzzConnection? RunIteration(string socketPath, ulong seed, long iteration, int requests, TextWriter? trace)
+    public static FuzzConnection? RunIteration(string socketPath, ulong seed, long iteration, int requests, TextWriter? trace, string? scenario = null)
     {
         var c = FuzzConnection.Connect(socketPath);
         if (c == null) return null;
         c.Trace = trace;
-        try { new Generator(c, new Rng(seed, (ulong)iteration)).Run(requests); }
+        try { new Generator(c, new Rng(seed, (ulong)iteration)) { Only = scenario }.Run(requests); }
         finally { c.Dispose(); }
         return c;
     }
@@ -133,7 +138,7 @@ public static class Fuzzer
             {
                 int logIndex = target.LogCount;
                 if (o.Trace != null) o.Trace.WriteLine($"iteration {o.Seed}:{i}");
-                var c = RunIteration(target.SocketPath, o.Seed, i, o.Requests, o.Trace);
+                var c = RunIteration(target.SocketPath, o.Seed, i, o.Requests, o.Trace, o.Scenario);
                 totals.Connections++;
                 if (c != null)
                 {
@@ -153,7 +158,7 @@ public static class Fuzzer
                                 totals.ImplementationErrors++;
                                 Thread.Sleep(20); // the compositor logs the exception as it posts the error
                                 var line = c.EndDetail + " | compositor: " + (target.LogSince(logIndex).FirstOrDefault(l => l.Contains("xception") || l.Contains("error")) ?? "");
-                                string key = Regex.Replace(Regex.Replace(line, @"^\[[^\]]*\]\s*", ""), @"\d+", "N");
+                                string key = Regex.Replace(Regex.Replace(c.EndDetail, @"[0-9a-f]{8,}", "P"), @"\d+", "N");
                                 int seen = implSeen.GetValueOrDefault(key);
                                 implSeen[key] = seen + 1;
                                 if (seen == 0) totals.Findings.Add(new Finding("implementation error", o.Seed, i, line.Trim(), ReplayCommand(o, i)));
@@ -172,7 +177,7 @@ public static class Fuzzer
                     string tail = string.Join("\n      ", target.LogSince(Math.Max(0, logIndex - 5)).TakeLast(30));
                     if (crashed) totals.Crashes++; else totals.Hangs++;
                     string what = crashed ? $"compositor {target.ExitDescription}" : $"no answer within 2 s ({probeFailure}; fuzzed connection: {c?.End} {c?.EndDetail})";
-                    totals.Findings.Add(new Finding(crashed ? "crash" : "hang", o.Seed, i, $"{what} (a fault in a repaint after a disconnect can show one iteration late: {o.Seed}:{i - 1}); compositor printed:\n      {tail}", ReplayCommand(o, i)));
+                    totals.Findings.Add(new Finding(crashed ? "crash" : "hang", o.Seed, i, $"{what} {(i > o.First ? $" (a fault in a repaint after a disconnect can show one iteration late: {o.Seed}:{i - 1})" : "")}; compositor printed:\n      {tail}", ReplayCommand(o, i)));
                     o.Log.WriteLine($"{(crashed ? "CRASH" : "HANG")} at {o.Seed}:{i}: {what}");
                     if (hung) target.Kill();
                     Restart();

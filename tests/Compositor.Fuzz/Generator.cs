@@ -12,6 +12,8 @@ public sealed class Generator(FuzzConnection c, Rng rng)
 {
     /// <summary>How often a value is chosen to be wrong: per connection, so some go deep and some go wild.</summary>
     readonly double _hostility = rng.Pick(0.01, 0.03, 0.1, 0.25);
+    /// <summary>Run only this scenario, over and over (--scenario: to study one pattern).</summary>
+    public string? Only;
     static readonly int[] IntEdges = [0, 1, -1, 2, int.MinValue, int.MaxValue, int.MinValue + 1, int.MaxValue - 1, 0x10000, -0x10000, 0x7FFF, 0x8000];
     static readonly uint[] UintEdges = [0, 1, 2, 3, 4, 7, 8, uint.MaxValue, 0x80000000, 0x7FFFFFFF, 0xFFFF, 0x10000];
     static readonly uint[] Fourccs = [0, 1, 0x34325241 /*AR24*/, 0x34325258 /*XR24*/, 0x34324241 /*AB24*/, 0x34324258 /*XB24*/,
@@ -31,10 +33,18 @@ public sealed class Generator(FuzzConnection c, Rng rng)
         int untilRoundtrip = rng.Range(1, 24);
         while (c.Requests < requests && !c.Ended)
         {
-            if (rng.Chance(0.08)) Scenario(rng.Int(ScenarioNames.Length));
+            int pick = rng.Int(ScenarioNames.Length);
+            if (Only != null) Scenario(Array.IndexOf(ScenarioNames, Only));
+            else if (rng.Chance(0.08)) Scenario(pick);
             else RandomRequest();
-            if (--untilRoundtrip <= 0) { c.Roundtrip(); untilRoundtrip = rng.Range(1, 24); }
+            if (--untilRoundtrip <= 0)
+            {
+                if (rng.Chance(0.15)) WaitFrame();
+                c.Roundtrip();
+                untilRoundtrip = rng.Range(1, 24);
+            }
         }
+        if (rng.Chance(0.3)) WaitFrame();
         c.Roundtrip();
     }
 
@@ -417,11 +427,24 @@ public sealed class Generator(FuzzConnection c, Rng rng)
         return xs;
     }
 
-    void Show(Obj? s, Obj? b)
+    void Show(Obj? s, Obj? b, bool waitFrame = false)
     {
         Send(s, "attach", new ObjVal(b), new IntVal(0), new IntVal(0));
         Send(s, "damage", new IntVal(0), new IntVal(0), new IntVal(int.MaxValue), new IntVal(int.MaxValue));
+        var cb = waitFrame ? Send(s, "frame", New("wl_callback", s ?? c.Display)) : null;
         Send(s, "commit");
+        c.WaitDone(cb, 100);
+    }
+
+    /// <summary>Lets the compositor repaint what was committed before the client goes (a disconnect right after
+    /// a commit destroys the surface before any frame reads its buffer): a frame callback on a live surface.</summary>
+    void WaitFrame()
+    {
+        var s = Live("wl_surface").LastOrDefault();
+        if (s == null) return;
+        var cb = Send(s, "frame", New("wl_callback", s));
+        Send(s, "commit");
+        c.WaitDone(cb, 100);
     }
 
     void Scenario(int which)
@@ -451,7 +474,7 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                     Toplevel(s);
                     var vp = Send(Global("wp_viewporter"), "get_viewport", New("wp_viewport", Global("wp_viewporter") ?? c.Display), new ObjVal(s));
                     Send(vp, "set_destination", new IntVal(rng.Range(16, 512)), new IntVal(rng.Range(16, 512)));
-                    Show(s, b);
+                    Show(s, b, waitFrame: true);
                     c.Roundtrip();
                     break;
                 }
@@ -462,9 +485,9 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                     var b = NewBuffer(pool, 0, w, h, 4 * w);
                     var s = NewSurface();
                     Toplevel(s);
-                    Show(s, b);
+                    Show(s, b, waitFrame: true);
                     c.Roundtrip();
-                    Show(s, b);
+                    Show(s, b, waitFrame: rng.Chance(0.5));
                     break;
                 }
             case "role_reassign":
@@ -557,9 +580,10 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                                 Send(sub, "get_subsurface", New("wl_subsurface", sub ?? c.Display), new ObjVal(child), new ObjVal(s));
                                 Show(child, ShmBuffer(32, 32));
                                 Toplevel(s);
-                                Show(s, ShmBuffer(64, 64));
+                                Show(s, ShmBuffer(64, 64), waitFrame: true);
                                 Send(s, "destroy");
                                 Send(child, "commit");
+                                WaitFrame();
                                 break;
                             }
                         case 1:
@@ -568,8 +592,7 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                                 var b = NewBuffer(pool, 0, 64, 64, 256);
                                 Send(pool, "destroy");
                                 Toplevel(s);
-                                Show(s, b);
-                                c.Roundtrip();
+                                Show(s, b, waitFrame: true);
                                 Send(b, "destroy");
                                 break;
                             }
@@ -620,8 +643,9 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                     Toplevel(s);
                     Send(s, "attach", new ObjVal(b), new IntVal(0), new IntVal(0));
                     if (rng.Chance(0.3)) Send(b, "destroy");
+                    var fcb = Send(s, "frame", New("wl_callback", s ?? c.Display));
                     Send(s, "commit");
-                    c.Roundtrip();
+                    c.WaitDone(fcb, 100);
                     if (rng.Chance(0.5)) Send(b, "destroy");
                     break;
                 }
@@ -639,7 +663,7 @@ public sealed class Generator(FuzzConnection c, Rng rng)
                     Send(pool, "resize", new IntVal(rng.Pick(int.MaxValue, (pool?.PoolSize ?? 0) * 4, 0)));
                     var s = NewSurface();
                     Toplevel(s);
-                    Show(s, b);
+                    Show(s, b, waitFrame: true);
                     break;
                 }
         }

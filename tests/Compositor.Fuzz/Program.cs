@@ -17,6 +17,10 @@ for (int i = 0; i < args.Length; i++)
         case "--warmup": o.Warmup = int.Parse(Next()); break;
         case "--rss-tolerance-kb": o.RssToleranceKb = long.Parse(Next()); break;
         case "--trace": o.Trace = Console.Out; break;
+        case "--scenario":
+            o.Scenario = Next();
+            if (!Generator.ScenarioNames.Contains(o.Scenario)) { Console.Error.WriteLine($"scenarios: {string.Join(", ", Generator.ScenarioNames)}"); return 2; }
+            break;
         case "--results": resultsFile = Next(); break;
         case "--help":
         case "-h":
@@ -34,6 +38,7 @@ for (int i = 0; i < args.Length; i++)
                   --warmup W         well-behaved clients run before the baseline is taken (default 5)
                   --rss-tolerance-kb T  RSS allowed above the baseline at a check (default 16384)
                   --trace            print every request
+                  --scenario NAME    only this hostile scenario, repeated (names: see Generator.ScenarioNames)
                   --results FILE     also write the totals to FILE
                 Exit code 0 when there was no crash, no hang, fd drift 0 and RSS within tolerance.
                 """);
