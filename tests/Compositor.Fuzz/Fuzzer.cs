@@ -177,7 +177,7 @@ public static class Fuzzer
                     string tail = string.Join("\n      ", target.LogSince(Math.Max(0, logIndex - 5)).TakeLast(30));
                     if (crashed) totals.Crashes++; else totals.Hangs++;
                     string what = crashed ? $"compositor {target.ExitDescription}" : $"no answer within 2 s ({probeFailure}; fuzzed connection: {c?.End} {c?.EndDetail})";
-                    totals.Findings.Add(new Finding(crashed ? "crash" : "hang", o.Seed, i, $"{what} {(i > o.First ? $" (a fault in a repaint after a disconnect can show one iteration late: {o.Seed}:{i - 1})" : "")}; compositor printed:\n      {tail}", ReplayCommand(o, i)));
+                    totals.Findings.Add(new Finding(crashed ? "crash" : "hang", o.Seed, i, $"{what}{(i > o.First ? $" (a fault in a repaint after a disconnect can show one iteration late: {o.Seed}:{i - 1})" : "")}; compositor printed:\n      {tail}", ReplayCommand(o, i)));
                     o.Log.WriteLine($"{(crashed ? "CRASH" : "HANG")} at {o.Seed}:{i}: {what}");
                     if (hung) target.Kill();
                     Restart();
