@@ -36,6 +36,7 @@ try
     server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
     // Fences are waited for in the event loop (poll on the sync_file), which every kernel with dma-bufs can do.
     server.AddGlobal(ExplicitSyncGlobal.Create(server));
+    if (DrmSyncobjGlobal.TryCreate(server, (backend as Compositor.Backends.Drm.DrmBackend)?.Device) is { } syncobj) server.AddGlobal(syncobj);
     Log.Info(dmabuf.MainDevicePath is { } dev
         ? $"linux-dmabuf v5: main device {dev} ({dmabuf.MainDevice}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
         : "linux-dmabuf v3: no DRM device, so no feedback");
