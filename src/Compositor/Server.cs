@@ -237,19 +237,25 @@ public sealed class Server : IDisposable
             Display.Loop.Dispatch(-1);
             // What is on screen now, as the normal repaints left it: no extra repaint, so that a lost damage
             // rectangle shows as stale pixels instead of being painted over.
-            if (_screenshotRequested) { _screenshotRequested = false; WriteScreenshot(); }
+            if (_screenshotRequested) { _screenshotRequested = false; RequestScreenshot(); }
         }
         Log.Info("shutting down");
-        if (Options.ScreenshotPath != null) WriteScreenshot();
+        // At exit, what is readable now: the loop is not run again to wait for a frame in flight.
+        if (Options.ScreenshotPath != null && Outputs.Count > 0) WriteScreenshot(Outputs[0], Outputs[0].ReadPixels());
     }
 
-    public void WriteScreenshot()
+    /// <summary>SIGUSR1: the first output as soon as what it shows can be read (never waiting on the loop).</summary>
+    void RequestScreenshot()
     {
         if (Options.ScreenshotPath == null || Outputs.Count == 0) { Log.Warning("screenshot requested, but no --screenshot path or no output"); return; }
         var o = Outputs[0];
-        var pixels = o.ReadPixels();
+        o.Capture(pixels => WriteScreenshot(o, pixels));
+    }
+
+    void WriteScreenshot(Output.Output o, uint[]? pixels)
+    {
         if (pixels == null) { Log.Warning($"output {o.Name} cannot be read back"); return; }
-        Render.PngWriter.WriteXrgb(Options.ScreenshotPath, pixels, o.Width, o.Height);
+        Render.PngWriter.WriteXrgb(Options.ScreenshotPath!, pixels, o.Width, o.Height);
         Log.Info($"screenshot of {o.Name} written to {Options.ScreenshotPath}");
     }
 

@@ -136,4 +136,36 @@ public class DrmBackendTests
         Assert.Equal(2, feedback.Received.Count);
         Assert.Equal(0, c.Terminate());
     }
+
+    /// <summary>Screenshots on the writeback connector wait for its fence in the event loop, not on it: another
+    /// client drawing all the while never misses its frames (once, a wait of up to 10 s stood everything still).</summary>
+    [Fact]
+    public async Task ScreenshotsOnTheWritebackConnectorNeverStallAnotherClientsFrames()
+    {
+        using var c = Drm("drm-writeback-stall", "--drm-writeback");
+        using var client = c.Connect();
+        var top = client.CreateToplevel();
+        var buffer = client.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF808080);
+        top.ShowPresented(client, buffer);
+        var gaps = new List<double>();
+        var shots = Task.Run(() => { for (int i = 0; i < 8; i++) Assert.Equal(0x808080u, c.Screenshot()[5, 5]); }, TestContext.Current.CancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double last = 0;
+        while (!shots.IsCompleted)
+        {
+            bool done = false;
+            top.Surface.Frame().OnDone += _ => done = true;
+            top.Surface.Damage(0, 0, 32, 32);
+            top.Surface.Commit();
+            client.DispatchUntil(() => done, GuestCompositor.Patience);
+            double now = clock.Elapsed.TotalMilliseconds;
+            gaps.Add(now - last);
+            last = now;
+        }
+        await shots;
+        // Not a timing verdict: a stall on the loop is seconds long, a frame under emulation tens of milliseconds.
+        Assert.True(gaps.Skip(1).Max() < 2000, $"a frame callback gap of {gaps.Skip(1).Max():0} ms while screenshots were taken ({gaps.Count} frames)" + c.LogTail());
+        Assert.DoesNotContain("older frame", c.Log);
+        Assert.Equal(0, c.Terminate());
+    }
 }

@@ -123,8 +123,18 @@ public abstract class Output
         }
     }
 
-    /// <summary>The output's pixels as XRGB8888 rows, for screenshots; null where the backend cannot read back.</summary>
+    /// <summary>The output's pixels as XRGB8888 rows, for screenshots, what is readable now without waiting; null
+    /// where the backend cannot read back.</summary>
     public abstract uint[]? ReadPixels();
 
-    public virtual void Dispose() { }
+    /// <summary>Calls <paramref name="done"/> with what is on screen as soon as it can be read (a writeback frame may
+    /// still be in flight), from the event loop; never waits on it.</summary>
+    public virtual void Capture(Action<uint[]?> done) => done(ReadPixels());
+
+    /// <summary>Buffers still on planes are unlocked: their dma-bufs and framebuffers go before the device does.</summary>
+    public virtual void Dispose()
+    {
+        foreach (var s in _onPlanes) s.Buffer.Unlock();
+        _onPlanes.Clear();
+    }
 }

@@ -68,7 +68,10 @@ public sealed class KmsObject
     public ulong InitialValue(string property) => _props[property].Value;
 
     public uint PropertyId(string name) =>
-        _props.TryGetValue(name, out var p) ? p.Id : throw new KeyNotFoundException($"{this} has no property {name}");
+        _props.TryGetValue(name, out var p) ? p.Id
+            // A driver without a property the compositor needs is a device it cannot drive: a clear message and a
+            // non-zero exit (Program catches InvalidOperationException), not an unhandled KeyNotFoundException.
+            : throw new InvalidOperationException($"{this} has no KMS property {name}, which this compositor needs (has: {string.Join(", ", _props.Keys.Order())})");
 
     public override string ToString() => $"{Label}#{Id}";
 }
@@ -197,10 +200,11 @@ public sealed unsafe class DumbFramebuffer : Framebuffer
         using var dev = device.Handle.Lease();
         uint handle, pitch; ulong size, offset;
         Sys.ThrowIfFailed(LibDrm.drmModeCreateDumbBuffer(dev.Fd, (uint)width, (uint)height, 32, 0, &handle, &pitch, &size), "drmModeCreateDumbBuffer");
+        MemoryMapping? map = null;
         try
         {
             Sys.ThrowIfFailed(LibDrm.drmModeMapDumbBuffer(dev.Fd, handle, &offset), "drmModeMapDumbBuffer");
-            var map = MemoryMapping.Map(device.Handle, (long)size, MemoryProtection.ReadWrite, (long)offset);
+            map = MemoryMapping.Map(device.Handle, (long)size, MemoryProtection.ReadWrite, (long)offset);
             uint* handles = stackalloc uint[4] { handle, 0, 0, 0 };
             uint* pitches = stackalloc uint[4] { pitch, 0, 0, 0 };
             uint* offsets = stackalloc uint[4];
@@ -211,6 +215,8 @@ public sealed unsafe class DumbFramebuffer : Framebuffer
         }
         catch
         {
+            // AddFB2 refused the format or size: the mapping goes with the buffer, not left behind.
+            map?.Dispose();
             LibDrm.drmModeDestroyDumbBuffer(dev.Fd, handle);
             throw;
         }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Compositor.Output;
 using Compositor.Platform;
 using Compositor.Render;
@@ -47,12 +46,7 @@ public sealed unsafe class DrmOutput : Output.Output
     readonly TimerFd _timer = new();
     readonly EventSource _timerSource;
     readonly IReadOnlyList<KmsObject> _otherConnectorsOnCrtc;
-    readonly DumbFramebuffer[]? _writeback;
-    readonly int* _writebackFence;
-    readonly uint _writebackFbProperty, _writebackFenceProperty;
-    (FileDescriptorHandle Fence, int Buffer)? _writebackPending;
-    int _writebackLast = -1;
-    int _writebackIndexCommitted;
+    readonly WritebackConnector? _writeback;
     int _back;
     bool _needsModeset = true;
     bool _flipPending;
@@ -78,20 +72,24 @@ public sealed unsafe class DrmOutput : Output.Output
         _mode = mode;
         _otherConnectorsOnCrtc = otherConnectorsOnCrtc;
         PhysicalSize = ((int)connector.WidthMm, (int)connector.HeightMm);
-        _modeBlob = new PropertyBlob(_device, Kms.ModeBlob(mode));
-        for (int i = 0; i < 2; i++)
+        // What the constructor made so far goes if a later step throws (a driver without a property we need).
+        try
         {
-            _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
-            _swapContent[i] = new PlaneContent(_swap[i], new Rect(0, 0, Width, Height), new Rect(0, 0, Width, Height), null);
+            _modeBlob = new PropertyBlob(_device, Kms.ModeBlob(mode));
+            for (int i = 0; i < 2; i++)
+            {
+                _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
+                _swapContent[i] = new PlaneContent(_swap[i], new Rect(0, 0, Width, Height), new Rect(0, 0, Width, Height), null);
+            }
+            if (connector.Type == DrmConnectorType.Writeback)
+                _writeback = new WritebackConnector(_connector, _device, server.Display.Loop, Width, Height, Name);
+            _timerSource = server.Display.Loop.AddFd(_timer.Handle, EventLoop.Readable, _ => { _timer.Acknowledge(); RunRepaint(); });
         }
-        if (connector.Type == DrmConnectorType.Writeback)
+        catch
         {
-            _writeback = [DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888), DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888)];
-            _writebackFence = (int*)NativeMemory.AllocZeroed(sizeof(int));
-            _writebackFbProperty = _connector.PropertyId("WRITEBACK_FB_ID");
-            _writebackFenceProperty = _connector.PropertyId("WRITEBACK_OUT_FENCE_PTR");
+            DisposeResources();
+            throw;
         }
-        _timerSource = server.Display.Loop.AddFd(_timer.Handle, EventLoop.Readable, _ => { _timer.Acknowledge(); RunRepaint(); });
         Log.Info($"{Name}: {mode} on CRTC {crtc.Id}, {primary}, overlays [{string.Join(", ", overlays.Select(o => o.Id))}]");
     }
 
@@ -158,11 +156,7 @@ public sealed unsafe class DrmOutput : Output.Output
         _flipPending = true;
         _inFlight = frame;
         if (!assignment.PrimaryIsDirect) _back ^= 1;
-        if (_writeback != null)
-        {
-            _writebackPending?.Fence.Dispose();
-            _writebackPending = (new FileDescriptorHandle(*_writebackFence, ownsHandle: true), _writebackIndexCommitted);
-        }
+        _writeback?.Committed();
         foreach (var (surface, status) in assignment.Statuses) _backend.Report(this, surface, status);
         _shown = assignment;
         return true;
@@ -211,13 +205,7 @@ public sealed unsafe class DrmOutput : Output.Output
             var p = _planes[^1];
             req.Add(p.Object, p.Properties.FbId, "FB_ID", _wanted[^1]!.Value.Framebuffer.Id);
         }
-        if (_writeback != null && (flags & AtomicFlags.TestOnly) == 0)
-        {
-            _writebackIndexCommitted = (_writebackLast + 1) % 2;
-            *_writebackFence = -1;
-            req.Add(_connector, _writebackFbProperty, "WRITEBACK_FB_ID", _writeback[_writebackIndexCommitted].Id);
-            req.Add(_connector, _writebackFenceProperty, "WRITEBACK_OUT_FENCE_PTR", (ulong)(nint)_writebackFence);
-        }
+        if (_writeback != null && (flags & AtomicFlags.TestOnly) == 0) _writeback.AddTo(req);
         int err = req.Commit(_device, flags, (nint)_crtc.Id);
         if (err != 0 && (flags & AtomicFlags.TestOnly) == 0)
             Log.Error($"{Name}: atomic commit failed ({Errno.Describe(err)}); the previous state stays on screen. Properties: {req}");
@@ -265,32 +253,26 @@ public sealed unsafe class DrmOutput : Output.Output
     {
         _flipPending = false;
         _lastVblank = new MonotonicTime(sec * 1_000_000_000L + usec * 1000L);
-        if (_writebackPending is { } wb) _writebackLast = wb.Buffer;
         var frame = _inFlight;
         _inFlight = null;
         if (frame != null) Presented(frame, _lastVblank, sequence, PresentFlags.Vsync | PresentFlags.HwClock | PresentFlags.HwCompletion);
     }
 
-    /// <summary>With a writeback connector: the last frame the CRTC wrote back (after its out-fence signalled).
-    /// Otherwise the composited primary buffer, which lacks what planes showed.</summary>
-    public override uint[] ReadPixels()
+    /// <summary>With a writeback connector: the newest frame the CRTC wrote back. Otherwise the composited primary
+    /// buffer, which lacks what planes showed.</summary>
+    public override uint[] ReadPixels() => Copy(_writeback?.LastWritten ?? _swap[_back ^ 1]);
+
+    /// <summary>With a writeback connector, the frame on screen once it is in memory (its fence is watched by the
+    /// event loop, never waited for).</summary>
+    public override void Capture(Action<uint[]?> done)
+    {
+        if (_writeback == null) done(ReadPixels());
+        else _writeback.WhenWritten(b => done(Copy(b)));
+    }
+
+    uint[] Copy(DumbFramebuffer source)
     {
         var pixels = new uint[Width * Height];
-        DumbFramebuffer source;
-        if (_writeback != null && _writebackPending is { } wb)
-        {
-            // The page flip can come before vkms' composer has written the frame back; a read before the fence
-            // signals gets the frame two commits old (a VM test once saw a window's previous buffer that way, under
-            // load). Screenshots are for tests and debugging: wait long, and say so if it was not long enough.
-            using (var fence = wb.Fence.Lease())
-            {
-                var pfd = new Tmds.Linux.pollfd { fd = fence.Fd, events = Tmds.Linux.LibC.POLLIN };
-                if (Tmds.Linux.LibC.poll(&pfd, 1, 10_000) <= 0)
-                    Log.Warning($"{Name}: the writeback fence did not signal within 10 s: the screenshot may be an older frame");
-            }
-            source = _writeback[wb.Buffer];
-        }
-        else source = _swap[_back ^ 1];
         for (int y = 0; y < Height; y++)
             new ReadOnlySpan<uint>((byte*)source.Pixels + (long)y * source.Pitch, Width).CopyTo(pixels.AsSpan(y * Width, Width));
         return pixels;
@@ -298,12 +280,17 @@ public sealed unsafe class DrmOutput : Output.Output
 
     public override void Dispose()
     {
-        _timerSource.Dispose();
+        base.Dispose();
+        DisposeResources();
+    }
+
+    void DisposeResources()
+    {
+        _timerSource?.Dispose();
         _timer.Dispose();
-        _writebackPending?.Fence.Dispose();
+        _writeback?.Dispose();
         _request.Dispose();
-        foreach (var b in _swap) b.Dispose();
-        if (_writeback != null) { foreach (var b in _writeback) b.Dispose(); NativeMemory.Free(_writebackFence); }
-        _modeBlob.Dispose();
+        foreach (var b in _swap) b?.Dispose();
+        _modeBlob?.Dispose();
     }
 }
