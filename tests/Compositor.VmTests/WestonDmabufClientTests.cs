@@ -159,6 +159,31 @@ public sealed partial class WestonDmabufClientTests
         }
     }
 
+    [GeneratedRegex(@"zwp_linux_surface_synchronization_v1#\d+\.set_acquire_fence\(fd \d+\)")]
+    private static partial Regex SetAcquireFence();
+    [GeneratedRegex(@"zwp_linux_buffer_release_v1#\d+\.(immediate_release|fenced_release)\(")]
+    private static partial Regex BufferReleased();
+    [GeneratedRegex(@"wl_callback#\d+\.done\(")]
+    private static partial Regex FrameDone();
+
+    /// <summary>Explicit sync from a real client: weston-simple-dmabuf-egl -e 1 sends an EGL native fence
+    /// (EGL_ANDROID_native_fence_sync, which the VM's Mesa has) with every commit and asks for releases.</summary>
+    [Fact]
+    public void Simple_dmabuf_egl_with_explicit_sync_gets_its_frames_and_releases_without_a_protocol_error()
+    {
+        string card = FirstKmsCard();
+        using var comp = new GuestCompositor("weston-simple-dmabuf-egl-explicit", "--backend=drm", "--drm-writeback");
+        var run = comp.RunClient("weston-simple-dmabuf-egl", ["-d", card, "-e", "1"], ClientTimeout, env: Trace,
+            stopWhen: output => BufferReleased().Matches(output).Count >= 20);
+        string why = "\n" + run + comp.LogTail();
+        Assert.False(run.Stderr.Contains("wl_display#1.error("), "a protocol error:" + why);
+        Assert.True(SetAcquireFence().Matches(run.Stderr).Count >= 20, "fewer than 20 acquire fences sent:" + why);
+        Assert.True(BufferReleased().Matches(run.Stderr).Count >= 20, "fewer than 20 releases:" + why);
+        Assert.True(FrameDone().Matches(run.Stderr).Count >= 20, "fewer than 20 frame callbacks:" + why);
+        Assert.True(run.Stopped, "the client exited by itself:" + why);
+        AssertStillServes(comp);
+    }
+
     [Fact]
     public void Without_the_egl_importer_the_implicit_modifier_is_refused_and_the_next_client_is_served()
     {
