@@ -261,16 +261,31 @@ public sealed class BindingEmitter
         {
             var r = i.Requests[op];
             var callArgs = new List<string>();
+            var fds = new List<string>();
             int slot = 0;
             foreach (var a in r.Args)
             {
-                callArgs.Add(ServerArgFromWire(i, a, slot));
+                if (a.Kind == ArgKind.Fd)
+                {
+                    // The handler owns a received fd while it runs; one it did not take (SetHandleAsInvalid, or a
+                    // transfer) is closed when it returns, even when it throws, not at some later finalization.
+                    string v = $"fd{fds.Count}";
+                    fds.Add($"using var {v} = {ServerArgFromWire(i, a, slot)};");
+                    callArgs.Add(v);
+                }
+                else callArgs.Add(ServerArgFromWire(i, a, slot));
                 slot += a.Kind == ArgKind.NewId && a.Interface == null ? 3 : 1;
             }
             sb.AppendLine($"            case {op}:");
+            if (fds.Count > 0)
+            {
+                sb.AppendLine("            {");
+                foreach (var f in fds) sb.AppendLine($"                {f}");
+            }
             sb.AppendLine($"                On{Naming.Pascal(r.Name)}({string.Join(", ", callArgs)});");
             if (r.IsDestructor) sb.AppendLine("                Destroy();");
             sb.AppendLine("                break;");
+            if (fds.Count > 0) sb.AppendLine("            }");
         }
         sb.AppendLine("        }");
         sb.AppendLine("    }");

@@ -25,14 +25,15 @@ sealed class ManagerImpl(NewId id, ConcurrentQueue<string> seen) : S.TestManager
         SendArrayEchoed(data);
     }
 
+    /// <summary>The last fd send_fd delivered: the handler reads it and leaves it to the dispatcher.</summary>
+    public static volatile SafeFileHandle? LastReceived;
+
     protected override void OnSendFd(SafeFileHandle fd)
     {
-        using (fd)
-        {
-            var buf = new byte[64];
-            int n = (int)RandomAccess.Read(fd, buf, 0);
-            seen.Enqueue($"fd says {System.Text.Encoding.UTF8.GetString(buf, 0, n)}");
-        }
+        LastReceived = fd;
+        var buf = new byte[64];
+        int n = (int)RandomAccess.Read(fd, buf, 0);
+        seen.Enqueue($"fd says {System.Text.Encoding.UTF8.GetString(buf, 0, n)}");
         using var reply = LinuxKernel.MemFd.Create("reply", 0);
         RandomAccess.Write(Pair.Borrow(reply), "pong"u8, 0);
         SendFdBack("content follows", reply);
@@ -139,6 +140,18 @@ public class RoundTripTests
         Assert.Equal("pong", content);
         Assert.Equal("content follows", text);
         Assert.Equal(0, lateEvents); // 'late' is since 2: the generated sender skips it for a version 1 object
+    }
+
+    /// <summary>A received fd the handler did not take is closed when the handler returns, not at finalization
+    /// (a hostile client sending fds to requests that ignore them would otherwise pile them up until a GC).</summary>
+    [Fact]
+    public void AnFdTheHandlerDidNotTakeIsClosedWhenItReturns()
+    {
+        using var p = new Pair(3);
+        p.Manager.OnFdBack += (_, fd) => fd.Dispose();
+        using (var fd = LinuxKernel.MemFd.Create("ping", 0)) p.Manager.SendFd(fd);
+        p.Client.Roundtrip();
+        Assert.True(ManagerImpl.LastReceived is { IsClosed: true }, "the dispatcher left the received fd open");
     }
 
     [Fact]
