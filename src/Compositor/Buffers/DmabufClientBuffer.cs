@@ -73,8 +73,10 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
 
     public override PixelAccess BeginCpuRead()
     {
+        // A read that failed once is not tried again every repaint (it would fail, and log, 60 times a second).
+        if (_readFailed) return default;
         if (_egl != null) return ReadBack(_egl);
-        if (_cpu == null || _readFailed) return default;
+        if (_cpu == null) return default;
         // The commit waited for the buffer's fences, but a client may render into it again after committing: then
         // DMA_BUF_IOCTL_SYNC START would wait for that work on the event loop. Skip the surface this frame instead.
         if (ExportReadFence() is { } pending)
@@ -116,7 +118,7 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
         {
             // The driver failed mid-session (lost context, out of memory): show nothing of the surface rather
             // than stop the compositor, and say so once per buffer.
-            if (!_readFailed) Log.Warning($"{Dmabuf.Attributes}: read-back failed: {e.Message}");
+            Log.Warning($"{Dmabuf.Attributes}: read-back failed: {e.Message}; the surface shows nothing until its next buffer");
             _readFailed = true;
             return default;
         }
