@@ -248,6 +248,41 @@ public class ExplicitSyncTests
         good.CreateToplevel().ShowPresented(good, good.CreateBuffer(8, 8, WlShm.Format.Xrgb8888, (_, _) => 0xFFFFFFFF));
     }
 
+    /// <summary>Commits queued behind a fence that does not signal are bounded per surface: one past the limit is
+    /// wl_display.no_memory, and the compositor serves the next client.</summary>
+    [Fact]
+    public void CommitsQueuedPastTheLimitAreNoMemory()
+    {
+        using var comp = new GuestCompositor("xsync-limit", "--max-queued-commits=4");
+        using var vgem = new VgemAllocator();
+        using var job = vgem.Vgem.CreateBuffer(4096);
+        using var fence = vgem.Vgem.AttachFence(job, write: true);
+        using (var c = comp.Connect())
+        {
+            var top = c.CreateToplevel();
+            var sync = c.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(top.Surface);
+            using var image = LinearImage.Create(vgem, Size, Size, Fourcc.Xrgb8888, (_, _) => After);
+            var buffer = image.CreateBuffer(c.Dmabuf!);
+            for (int i = 0; i < 4; i++)
+            {
+                using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) sync.SetAcquireFence(acquire);
+                top.Surface.Attach(buffer, 0, 0);
+                top.Surface.Commit();
+            }
+            c.Roundtrip();
+            Assert.Null(c.Connection.Error);
+            using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) sync.SetAcquireFence(acquire);
+            top.Surface.Attach(buffer, 0, 0);
+            top.Surface.Commit();
+            var e = Assert.Throws<ConnectionException>(() => c.Roundtrip());
+            // libwayland-client turns wl_display.error no_memory into a fatal ENOMEM rather than a protocol error.
+            Assert.Equal(12, e.Error.Errno);
+        }
+        using var good = comp.Connect();
+        good.CreateToplevel().ShowPresented(good, good.CreateBuffer(8, 8, WlShm.Format.Xrgb8888, (_, _) => 0xFFFFFFFF));
+        Assert.Null(good.Connection.Error);
+    }
+
     static IReadOnlyList<string> Settle(GuestCompositor comp)
     {
         using (var probe = comp.Connect()) probe.Roundtrip();
