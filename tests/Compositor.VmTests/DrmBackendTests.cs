@@ -137,6 +137,39 @@ public class DrmBackendTests
         Assert.Equal(0, c.Terminate());
     }
 
+    /// <summary>The scanout tranche changes at most once a second: offered to a composited XBGR8888 window, it is not
+    /// withdrawn at once when a window in front then occludes it (a reallocation would no longer help), but only
+    /// when the hold has passed. (Following the tranche onto a plane cannot show the hold: on a plane the policy
+    /// keeps the tranche whatever the time.)</summary>
+    [Fact]
+    public void AScanoutTrancheIsHeldForASecondBeforeItIsWithdrawn()
+    {
+        using var c = Drm("drm-tranche-hold");
+        using var udmabuf = UdmabufAllocator.Open();
+        using var client = c.Connect();
+        var back = client.CreateToplevel();
+        using var feedback = new FeedbackListener(client.Dmabuf!.GetSurfaceFeedback(back.Surface));
+        client.Roundtrip();
+        var watch = new Watched(client, back.Surface);
+        using var xbgr = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xbgr8888, (_, _) => 0xFF123456);
+        watch.Show(client, xbgr);
+        client.DispatchUntil(() => feedback.Received.Count == 2, GuestCompositor.Patience);
+        var offered = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Contains(feedback.Last!.Tranches, t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Scanout));
+
+        // A composited window in front (the second toplevel cascades to 32,32): now occlusion keeps it off a plane.
+        var front = client.CreateToplevel();
+        front.ShowPresented(client, client.CreateBuffer(64, 64, WlShm.Format.Xrgb8888, (_, _) => 0xFF00FF00));
+        while (feedback.Received.Count == 2 && offered.Elapsed < GuestCompositor.Patience) watch.Show(client, xbgr);
+        double heldMs = offered.Elapsed.TotalMilliseconds;
+        Assert.Equal(3, feedback.Received.Count);
+        Assert.DoesNotContain(feedback.Last!.Tranches, t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Scanout));
+        Assert.Equal(CompositorScanoutStatusV1.Reason.Occluded, watch.Reasons & CompositorScanoutStatusV1.Reason.Occluded);
+        // A lower bound only: the policy may not change the tranche again within a second of offering it.
+        Assert.True(heldMs >= 900, $"the tranche was withdrawn {heldMs:0} ms after it was offered" + c.LogTail());
+        Assert.Equal(0, c.Terminate());
+    }
+
     /// <summary>Screenshots on the writeback connector wait for its fence in the event loop, not on it: another
     /// client drawing all the while never misses its frames (once, a wait of up to 10 s stood everything still).</summary>
     [Fact]
