@@ -258,12 +258,12 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
             _sentTable = f.Table;
         }
         Span<byte> dev = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice);
+        BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice.Value);
         SendMainDevice(dev);
         for (int ti = 0; ti < f.Tranches.Count; ti++)
         {
             var t = f.Tranches[ti];
-            BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice);
+            BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice.Value);
             SendTrancheTargetDevice(dev);
             var indices = f.TrancheIndices(ti);
             // libwayland refuses to send a message over 4096 bytes and drops the client instead, and one index array

@@ -1,3 +1,4 @@
+using LinuxKernel;
 using ClientKit;
 using Feedback;
 using LinuxDmabuf;
@@ -51,7 +52,7 @@ public sealed unsafe class LargeFeedbackTests
         public FixtureHost(FormatSet formats)
         {
             Formats = formats;
-            DefaultFeedback = DmabufFeedback.Create(0xe200, [new Tranche(0xe200, TrancheFlags.None, formats)]);
+            DefaultFeedback = DmabufFeedback.Create(new DeviceNumber(0xe200), [new Tranche(new DeviceNumber(0xe200), TrancheFlags.None, formats)]);
         }
 
         public IReadOnlyList<IDmabufImporter> Importers => [this];
