@@ -44,7 +44,7 @@ try
     server.AddGlobal(ExplicitSyncGlobal.Create(server));
     if (DrmSyncobjGlobal.TryCreate(server, (backend as Compositor.Backends.Drm.DrmBackend)?.Device) is { } syncobj) server.AddGlobal(syncobj);
     Log.Info(dmabuf.Main is { } dev
-        ? $"linux-dmabuf v5: main device {dev.Node} ({dev.Number}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
+        ? $"linux-dmabuf v{LinuxDmabuf.LinuxDmabufGlobal.FeedbackVersion}: main device {dev.Node} ({dev.Number}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
         : "linux-dmabuf v3: no DRM device, so no feedback");
     backend.Start(server);
     server.Listen();

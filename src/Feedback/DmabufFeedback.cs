@@ -2,8 +2,11 @@ using LinuxKernel;
 
 namespace Feedback;
 
+/// <summary>Tranche flags as zwp_linux_dmabuf_feedback_v1 has them. <see cref="Sampling"/> is version 6's: the
+/// protocol code sends it only to version 6 clients (and sends a tranche with no flag as sampling to them, so
+/// that every tranche is flagged), so versions 3 to 5 see what they always saw.</summary>
 [Flags]
-public enum TrancheFlags : uint { None = 0, Scanout = 1 }
+public enum TrancheFlags : uint { None = 0, Scanout = 1, Sampling = 2 }
 
 /// <summary>A preference tranche: formats that work best when the buffer is allocated for <see cref="TargetDevice"/>.</summary>
 public sealed record Tranche(DeviceNumber TargetDevice, TrancheFlags Flags, FormatSet Formats)

@@ -31,7 +31,7 @@ public sealed class DmabufHost : IDmabufHost, IDisposable
         RendererFormats = LinuxDmabufGlobal.Formats(this);
         Main = main;
         if (main != null)
-            DefaultFeedback = DmabufFeedback.Create(main.Number, [new Tranche(main.Number, TrancheFlags.None, RendererFormats)]);
+            DefaultFeedback = DmabufFeedback.Create(main.Number, [new Tranche(main.Number, TrancheFlags.Sampling, RendererFormats)]);
     }
 
     /// <summary>The importers for buffers of <paramref name="devicePath"/> (the main device; null: none, CPU only).</summary>
