@@ -24,6 +24,8 @@ public sealed record Options
     /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
     public bool Debug { get; init; }
     public Limits Limits { get; init; } = new();
+    /// <summary>The administrator's heap choices (default /etc/compositor/heaps.conf, used when it exists).</summary>
+    public string? HeapConfig { get; init; }
 
     public const string Usage = """
         Usage: compositor [options]
@@ -42,6 +44,8 @@ public sealed record Options
           --max-queued-commits=N commits a surface may have waiting for fences (default 64)
           --dmabuf-device=PATH  the DRM node linux-dmabuf feedback names as main device (default: the
                                 KMS device, else the first render node; "none": no feedback, version 3)
+          --heap-config=FILE    heap choices per device (default /etc/compositor/heaps.conf if it exists;
+                                lines "driver=NAME|path=/dev/dri/cardN|dev=MAJ:MIN heap[,heap...]")
           --help                this text
         WAYLAND_DEBUG=server traces the protocol (libwayland's own trace).
         """;
@@ -77,6 +81,7 @@ public sealed record Options
                 "screenshot" => o with { ScreenshotPath = value },
                 "device" => o with { DrmDevice = value },
                 "dmabuf-device" => o with { DmabufDevice = value },
+                "heap-config" => o with { HeapConfig = value },
                 "max-queued-commits" => o with { Limits = o.Limits with { QueuedCommitsPerSurface = Positive(name, value) } },
                 _ => throw new UsageException($"unknown option --{name}"),
             };

@@ -33,8 +33,15 @@ try
     string? mainPath = options.DmabufDevice == "none" ? null : options.DmabufDevice ?? drm?.DevicePath ?? LinuxKernel.Drm.DrmDiscovery.DefaultDevice();
     var importers = Compositor.Buffers.DmabufHost.OpenImporters(mainPath, egl: !options.NoEgl);
     var rendererPairs = importers.Item2 is { } egl ? importers.Item1.Formats.Union(egl.Formats) : importers.Item1.Formats;
-    server.Devices = Compositor.Devices.DeviceSet.Build(mainPath, drm is null ? null : (drm.Device, drm.PlanePairs), rendererPairs);
-    foreach (var d in server.Devices.All) Log.Info($"device {d}: {d.PlanePairs.Count} plane pairs, {d.RendererPairs.Count} renderer pairs, {d.Syncobj?.ToString() ?? "syncobj not asked"}");
+    var heapConfig = LinuxKernel.DmaBuf.HeapConfig.Load(options.HeapConfig);
+    foreach (var problem in heapConfig.Problems) Log.Error($"heap config: {problem}");
+    var heapPolicy = new LinuxKernel.DmaBuf.HeapPolicy();
+    server.Devices = Compositor.Devices.DeviceSet.Build(mainPath, drm is null ? null : (drm.Device, drm.PlanePairs), rendererPairs,
+        n => heapPolicy.Prefer(heapPolicy.Traits(n.SysfsDevice), heapConfig.For(n.Number, [n.Node, n.PrimaryNode, n.RenderNode], n.Driver),
+            w => Log.Error($"{n.Node}: {w}")));
+    foreach (var d in server.Devices.All)
+        Log.Info($"device {d}: {d.PlanePairs.Count} plane pairs, {d.RendererPairs.Count} renderer pairs, {d.Syncobj?.ToString() ?? "syncobj not asked"}; " +
+                 $"heaps: {(d.PreferredHeaps.Count == 0 ? "none" : string.Join(", ", d.PreferredHeaps))}");
     var dmabuf = new Compositor.Buffers.DmabufHost(server.Devices.Main, importers);
     server.Dmabuf = dmabuf;
     if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
