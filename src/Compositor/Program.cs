@@ -47,6 +47,8 @@ try
     if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);
     server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
+    // Heap hints follow feedback: without a main device there is neither.
+    if (server.Devices.Main != null) server.AddGlobal(new HeapHintsGlobal(server).Global);
     // Fences are waited for in the event loop (poll on the sync_file), which every kernel with dma-bufs can do.
     server.AddGlobal(ExplicitSyncGlobal.Create(server));
     if (DrmSyncobjGlobal.TryCreate(server, (backend as Compositor.Backends.Drm.DrmBackend)?.Device) is { } syncobj) server.AddGlobal(syncobj);

@@ -252,8 +252,9 @@ public sealed class DmabufWlBuffer(NewId id, DmabufBuffer buffer) : WlBuffer(id)
     }
 }
 
-/// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes.</summary>
-sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
+/// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes. Extensions bound to a
+/// feedback (the heap hints) read <see cref="Current"/> and follow <see cref="Sent"/>.</summary>
+public sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
 {
     /// <summary>Index bytes per tranche_formats: 1,024 pairs, well under libwayland's 4096-byte message limit.</summary>
     internal const int MaxIndexBytesPerEvent = 2048;
@@ -261,8 +262,18 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
     readonly SurfaceFeedback? _surface;
     FormatTable? _sentTable;
 
-    public FeedbackResource(NewId id, DmabufFeedback feedback, SurfaceFeedback? surface) : base(id)
+    /// <summary>The feedback object behind a resource, or null when it is not one of ours.</summary>
+    public static FeedbackResource? From(nint resource) => Resource.TryGet<FeedbackResource>(resource, Interface);
+
+    /// <summary>What was sent last.</summary>
+    public DmabufFeedback Current { get; private set; }
+
+    /// <summary>Raised after a feedback was sent again (a surface's changed).</summary>
+    public event Action<DmabufFeedback>? Sent;
+
+    internal FeedbackResource(NewId id, DmabufFeedback feedback, SurfaceFeedback? surface) : base(id)
     {
+        Current = feedback;
         _surface = surface;
         Send(feedback);
         if (surface != null) surface.Changed += Send;
@@ -271,6 +282,7 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
     void Send(DmabufFeedback f)
     {
         if (!IsAlive) return;
+        Current = f;
         // A table never changes once sent; a different one is a new fd. The same table is not sent again
         // (weston-simple-dmabuf-feedback keeps using the mapping it has).
         if (!ReferenceEquals(f.Table, _sentTable))
@@ -302,6 +314,7 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
             SendTrancheDone();
         }
         SendDone();
+        Sent?.Invoke(f);
     }
 
     /// <summary>The flags a client of this version is sent: version 6 clients get every tranche flagged (a tranche

@@ -118,7 +118,9 @@ public sealed class HeapPolicy(string sysRoot = "/sys", string devRoot = "/dev",
         }
         if (traits.LinkedHeaps.Count > 0) Take(traits.LinkedHeaps, "the device's sysfs dma_heap link");
         if (order.Count == 0 && configured is { Count: > 0 }) Take(configured, "the heap config");
-        if (order.Count == 0)
+        // A config that names only udmabuf means exactly that: no heap, the neutral fallback alone.
+        bool udmabufOnly = order.Count == 0 && traits.LinkedHeaps.Count == 0 && configured is { Count: > 0 } && configured.All(n => n == HeapHint.UdmabufName);
+        if (order.Count == 0 && !udmabufOnly)
         {
             if (!traits.Coherent) order.AddRange(UncachedHeaps.Where(heaps.ContainsKey));
             if (traits.NeedsContiguous) order.AddRange(ContiguousHeaps.Where(heaps.ContainsKey));
