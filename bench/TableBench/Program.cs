@@ -36,7 +36,7 @@ sealed class FixtureHost : IDmabufHost
         // Any device number will do for a client that only reads the feedback: the first DRM node if there is one,
         // else /dev/null's.
         string node = Directory.Exists("/dev/dri") ? Directory.GetFiles("/dev/dri").Order().FirstOrDefault() ?? "/dev/null" : "/dev/null";
-        ulong main = DeviceNumber.Of(node).Value;
+        var main = DeviceNumber.Of(node);
         DefaultFeedback = DmabufFeedback.Create(main, [new Tranche(main, TrancheFlags.None, importer.Formats)]);
     }
 

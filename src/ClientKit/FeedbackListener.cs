@@ -5,8 +5,13 @@ using Wayland.Client.Protocol;
 
 namespace ClientKit;
 
-/// <summary>One dmabuf feedback as a client received it.</summary>
-public sealed record ReceivedFeedback(ulong MainDevice, IReadOnlyList<ReceivedTranche> Tranches, int TableSize);
+/// <summary>One dmabuf feedback as a client received it. <see cref="MainDevice"/> is null when none was sent (version 6
+/// clients are sent none).</summary>
+public sealed record ReceivedFeedback(ulong? MainDevice, IReadOnlyList<ReceivedTranche> Tranches, int TableSize)
+{
+    /// <summary>The first sampling tranche's target: what a version 6 client uses where main_device was.</summary>
+    public ulong? SamplingDevice => Tranches.FirstOrDefault(t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Sampling))?.TargetDevice;
+}
 
 public sealed record ReceivedTranche(ulong TargetDevice, ZwpLinuxDmabufFeedbackV1.TrancheFlags Flags,
     IReadOnlyList<ushort> Indices, IReadOnlyList<(uint Format, ulong Modifier)> Pairs);
@@ -40,9 +45,18 @@ public sealed class FeedbackListener : IDisposable
         feedback.OnTrancheDone += OnTrancheDone;
         feedback.OnDone += () =>
         {
-            if (_main == null) Problems.Add("done without main_device");
+            // Version 6: no main_device, at least one sampling tranche, every tranche flagged.
+            if (feedback.Version < 6 && _main == null) Problems.Add("done without main_device");
+            if (feedback.Version >= 6)
+            {
+                if (_main != null) Problems.Add("main_device sent to a version 6 client");
+                if (!_tranches.Any(t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Sampling))) Problems.Add("version 6: no sampling tranche");
+                if (_tranches.Any(t => t.Flags == 0)) Problems.Add("version 6: a tranche without flags");
+            }
+            else if (_tranches.Any(t => ((uint)t.Flags & ~1u) != 0)) Problems.Add($"version {feedback.Version}: a tranche flag the version does not have");
             if (_table == null) Problems.Add("done without any format_table");
-            _received.Add(new ReceivedFeedback(_main ?? 0, _tranches, TableSize));
+            _received.Add(new ReceivedFeedback(_main, _tranches, TableSize));
+            _main = null;
             _tranches = new();
         };
     }

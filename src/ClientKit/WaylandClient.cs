@@ -9,7 +9,7 @@ public sealed class WaylandClient : IDisposable
 {
     readonly WlRegistry _registry;
 
-    WaylandClient(Connection connection)
+    WaylandClient(Connection connection, int dmabufVersion = int.MaxValue)
     {
         Connection = connection;
         _registry = connection.Display.GetRegistry();
@@ -22,16 +22,18 @@ public sealed class WaylandClient : IDisposable
         Presentation = BindOrNull<WpPresentation>();
         Viewporter = BindOrNull<WpViewporter>();
         Output = BindOrNull<WlOutput>();
-        Dmabuf = BindOrNull<ZwpLinuxDmabufV1>();
+        Dmabuf = BindOrNull<ZwpLinuxDmabufV1>(dmabufVersion);
         if (WmBase != null) WmBase.OnPing += serial => WmBase.Pong(serial);
         if (Presentation != null) Presentation.OnClockId += id => PresentationClock = id;
         connection.Roundtrip();
     }
 
-    public static WaylandClient Connect(string socket) => new(Connection.Connect(socket));
+    /// <param name="dmabufVersion">The most zwp_linux_dmabuf_v1 is bound at (default: the newest both sides know).</param>
+    public static WaylandClient Connect(string socket, int dmabufVersion = int.MaxValue) => new(Connection.Connect(socket), dmabufVersion);
 
     /// <summary>A client on an already connected socket (a server in the same process, over a socketpair).</summary>
-    public static WaylandClient FromSocket(System.Runtime.InteropServices.SafeHandle fd) => new(Connection.FromSocket(fd));
+    public static WaylandClient FromSocket(System.Runtime.InteropServices.SafeHandle fd, int dmabufVersion = int.MaxValue) =>
+        new(Connection.FromSocket(fd), dmabufVersion);
 
     public Connection Connection { get; }
     public Dictionary<string, (uint Name, uint Version)> Globals { get; } = new();

@@ -24,6 +24,8 @@ public sealed record Options
     /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
     public bool Debug { get; init; }
     public Limits Limits { get; init; } = new();
+    /// <summary>The administrator's heap choices (default /etc/compositor/heaps.conf, used when it exists).</summary>
+    public string? HeapConfig { get; init; }
 
     public const string Usage = """
         Usage: compositor [options]
@@ -40,8 +42,12 @@ public sealed record Options
           --log-level=LEVEL     debug, info, warn or error (default info)
           --screenshot=FILE.png write the output at exit; SIGUSR1 writes it on demand
           --max-queued-commits=N commits a surface may have waiting for fences (default 64)
+          --max-heap-bytes=MIB  MiB of dma-bufs the compositor allocates for one client (default 256)
+          --max-heap-buffers=N  dma-bufs the compositor allocates for one client at once (default 64)
           --dmabuf-device=PATH  the DRM node linux-dmabuf feedback names as main device (default: the
                                 KMS device, else the first render node; "none": no feedback, version 3)
+          --heap-config=FILE    heap choices per device (default /etc/compositor/heaps.conf if it exists;
+                                lines "driver=NAME|path=/dev/dri/cardN|dev=MAJ:MIN heap[,heap...]")
           --help                this text
         WAYLAND_DEBUG=server traces the protocol (libwayland's own trace).
         """;
@@ -77,7 +83,10 @@ public sealed record Options
                 "screenshot" => o with { ScreenshotPath = value },
                 "device" => o with { DrmDevice = value },
                 "dmabuf-device" => o with { DmabufDevice = value },
+                "heap-config" => o with { HeapConfig = value },
                 "max-queued-commits" => o with { Limits = o.Limits with { QueuedCommitsPerSurface = Positive(name, value) } },
+                "max-heap-bytes" => o with { Limits = o.Limits with { HeapBytesPerClient = (long)Positive(name, value) << 20 } },
+                "max-heap-buffers" => o with { Limits = o.Limits with { HeapBuffersPerClient = Positive(name, value) } },
                 _ => throw new UsageException($"unknown option --{name}"),
             };
         }

@@ -29,16 +29,31 @@ try
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
-    var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice ?? (backend as Compositor.Backends.Drm.DrmBackend)?.DevicePath, egl: !options.NoEgl);
+    var drm = backend as Compositor.Backends.Drm.DrmBackend;
+    string? mainPath = options.DmabufDevice == "none" ? null : options.DmabufDevice ?? drm?.DevicePath ?? LinuxKernel.Drm.DrmDiscovery.DefaultDevice();
+    var importers = Compositor.Buffers.DmabufHost.OpenImporters(mainPath, egl: !options.NoEgl);
+    var rendererPairs = importers.Item2 is { } egl ? importers.Item1.Formats.Union(egl.Formats) : importers.Item1.Formats;
+    var heapConfig = LinuxKernel.DmaBuf.HeapConfig.Load(options.HeapConfig);
+    foreach (var problem in heapConfig.Problems) Log.Error($"heap config: {problem}");
+    var heapPolicy = new LinuxKernel.DmaBuf.HeapPolicy();
+    server.Devices = Compositor.Devices.DeviceSet.Build(mainPath, drm is null ? null : (drm.Device, drm.PlanePairs), rendererPairs,
+        n => heapPolicy.Prefer(heapPolicy.Traits(n.SysfsDevice), heapConfig.For(n.Number, [n.Node, n.PrimaryNode, n.RenderNode], n.Driver),
+            w => Log.Error($"{n.Node}: {w}")));
+    foreach (var d in server.Devices.All)
+        Log.Info($"device {d}: {d.PlanePairs.Count} plane pairs, {d.RendererPairs.Count} renderer pairs, {d.Syncobj?.ToString() ?? "syncobj not asked"}; " +
+                 $"heaps: {(d.PreferredHeaps.Count == 0 ? "none" : string.Join(", ", d.PreferredHeaps))}");
+    var dmabuf = new Compositor.Buffers.DmabufHost(server.Devices.Main, importers);
     server.Dmabuf = dmabuf;
     if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);
     server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
+    // Heap hints follow feedback: without a main device there is neither.
+    if (server.Devices.Main != null) server.AddGlobal(new HeapHintsGlobal(server).Global);
     // Fences are waited for in the event loop (poll on the sync_file), which every kernel with dma-bufs can do.
     server.AddGlobal(ExplicitSyncGlobal.Create(server));
     if (DrmSyncobjGlobal.TryCreate(server, (backend as Compositor.Backends.Drm.DrmBackend)?.Device) is { } syncobj) server.AddGlobal(syncobj);
-    Log.Info(dmabuf.MainDevicePath is { } dev
-        ? $"linux-dmabuf v5: main device {dev} ({dmabuf.MainDevice}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
+    Log.Info(dmabuf.Main is { } dev
+        ? $"linux-dmabuf v{LinuxDmabuf.LinuxDmabufGlobal.FeedbackVersion}: main device {dev.Node} ({dev.Number}), importers: {string.Join(", ", dmabuf.Importers.Select(i => i.Name))}"
         : "linux-dmabuf v3: no DRM device, so no feedback");
     backend.Start(server);
     server.Listen();

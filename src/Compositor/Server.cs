@@ -40,6 +40,8 @@ public sealed class Server : IDisposable
     internal XdgSurfaceResource? XdgSurfaceOf(Surface s) => XdgSurfaces.GetValueOrDefault(s);
     public string? SocketName { get; private set; }
     public DmabufHost? Dmabuf { get; set; }
+    /// <summary>The DRM devices the compositor uses, made once at start-up (Program) before any global.</summary>
+    public Devices.DeviceSet Devices { get; set; } = Compositor.Devices.DeviceSet.None;
     public DebugGlobal? Debug { get; set; }
 
     /// <summary>A backend's outcome for a surface in a frame, for debug clients.</summary>

@@ -1,10 +1,15 @@
+using LinuxKernel;
+
 namespace Feedback;
 
+/// <summary>Tranche flags as zwp_linux_dmabuf_feedback_v1 has them. <see cref="Sampling"/> is version 6's: the
+/// protocol code sends it only to version 6 clients (and sends a tranche with no flag as sampling to them, so
+/// that every tranche is flagged), so versions 3 to 5 see what they always saw.</summary>
 [Flags]
-public enum TrancheFlags : uint { None = 0, Scanout = 1 }
+public enum TrancheFlags : uint { None = 0, Scanout = 1, Sampling = 2 }
 
 /// <summary>A preference tranche: formats that work best when the buffer is allocated for <see cref="TargetDevice"/>.</summary>
-public sealed record Tranche(ulong TargetDevice, TrancheFlags Flags, FormatSet Formats)
+public sealed record Tranche(DeviceNumber TargetDevice, TrancheFlags Flags, FormatSet Formats)
 {
     public bool Equals(Tranche? o) => o is not null && TargetDevice == o.TargetDevice && Flags == o.Flags && Formats.Equals(o.Formats);
     public override int GetHashCode() => HashCode.Combine(TargetDevice, Flags, Formats);
@@ -20,7 +25,7 @@ public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
     readonly int _hash;
     readonly byte[][] _indices;
 
-    DmabufFeedback(ulong mainDevice, IReadOnlyList<Tranche> tranches, FormatTable table)
+    DmabufFeedback(DeviceNumber mainDevice, IReadOnlyList<Tranche> tranches, FormatTable table)
     {
         MainDevice = mainDevice;
         Tranches = tranches;
@@ -40,7 +45,7 @@ public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
         _hash = h.ToHashCode();
     }
 
-    public ulong MainDevice { get; }
+    public DeviceNumber MainDevice { get; }
     public IReadOnlyList<Tranche> Tranches { get; }
     public FormatTable Table { get; }
 
@@ -48,9 +53,9 @@ public sealed class DmabufFeedback : IEquatable<DmabufFeedback>
     /// Builds the feedback. Within tranches of the same (target device, flags), a pair keeps only its first,
     /// most preferred, occurrence; tranches left empty are dropped. The table lists pairs in tranche order.
     /// </summary>
-    public static DmabufFeedback Create(ulong mainDevice, IEnumerable<Tranche> tranches)
+    public static DmabufFeedback Create(DeviceNumber mainDevice, IEnumerable<Tranche> tranches)
     {
-        var seen = new Dictionary<(ulong, TrancheFlags), HashSet<FormatModifier>>();
+        var seen = new Dictionary<(DeviceNumber, TrancheFlags), HashSet<FormatModifier>>();
         var result = new List<Tranche>();
         foreach (var t in tranches)
         {

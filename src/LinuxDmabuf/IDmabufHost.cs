@@ -17,4 +17,9 @@ public interface IDmabufHost
     SurfaceFeedback? GetSurfaceFeedback(nint surfaceResource);
 
     void Log(string message);
+
+    /// <summary>The devices the importers import to: what a version 6 client may name with
+    /// set_sampling_device (the targets of the default feedback's sampling tranches).</summary>
+    IEnumerable<LinuxKernel.DeviceNumber> SamplingDevices =>
+        DefaultFeedback?.Tranches.Where(t => (t.Flags & TrancheFlags.Sampling) != 0 || t.Flags == TrancheFlags.None).Select(t => t.TargetDevice) ?? [];
 }

@@ -1,4 +1,4 @@
-// zwp_linux_dmabuf_v1, zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1 (stable/linux-dmabuf, v5).
+// zwp_linux_dmabuf_v1, zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1 (stable/linux-dmabuf, v6).
 using System.Buffers.Binary;
 using System.Text;
 using Feedback;
@@ -13,12 +13,15 @@ namespace LinuxDmabuf;
 
 public static class LinuxDmabufGlobal
 {
-    /// <summary>Version 5 with feedback when the host names a main device; version 3 otherwise, as Weston does.</summary>
+    /// <summary>The version advertised with feedback: 6 (wayland-protocols 1.49), the sampling device.</summary>
+    public const int FeedbackVersion = 6;
+
+    /// <summary>Version 6 with feedback when the host names a main device; version 3 otherwise, as Weston does.</summary>
     public static Global Create(Display display, IDmabufHost host)
     {
         // The importers are fixed when the host is made: their union is computed once, not per bind or per buffer.
         var formats = Formats(host);
-        return new(display, ZwpLinuxDmabufV1.Interface, host.DefaultFeedback != null ? 5 : 3, id => new LinuxDmabufResource(id, host, formats));
+        return new(display, ZwpLinuxDmabufV1.Interface, host.DefaultFeedback != null ? FeedbackVersion : 3, id => new LinuxDmabufResource(id, host, formats));
     }
 
     /// <summary>Every pair some importer accepts: what clients may allocate.</summary>
@@ -72,6 +75,8 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host, FormatSet offered)
     const int MaxPlanes = 4;
     readonly DmabufPlaneInput?[] _planes = new DmabufPlaneInput?[MaxPlanes];
     bool _used;
+    /// <summary>set_sampling_device's dev_t (version 6), or null: import to every device.</summary>
+    LinuxKernel.DeviceNumber? _samplingDevice;
 
     sealed record DmabufPlaneInput(DmaBufHandle Fd, uint Offset, uint Stride, ulong Modifier);
 
@@ -92,6 +97,16 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host, FormatSet offered)
             handle = null;
         }
         finally { handle?.Dispose(); }
+    }
+
+    /// <summary>Version 6: the device the next create imports to. The spec makes a device not offered no protocol
+    /// error ("the import is likely to fail"): such a buffer is refused at create (failed) or create_immed
+    /// (invalid_wl_buffer), since every importer here imports to the main device only.</summary>
+    protected override void OnSetSamplingDevice(ReadOnlySpan<byte> device)
+    {
+        if (device.Length != 8)
+            Fail(Error.InvalidDevTSize, $"set_sampling_device: the array has {device.Length} bytes, a dev_t has 8");
+        _samplingDevice = new LinuxKernel.DeviceNumber(BinaryPrimitives.ReadUInt64LittleEndian(device));
     }
 
     protected override void OnCreate(int width, int height, uint format, Flags flags)
@@ -120,6 +135,12 @@ sealed class BufferParamsResource(NewId id, IDmabufHost host, FormatSet offered)
     bool TryImport(DmabufAttributes attributes, out DmabufBuffer buffer, out string why)
     {
         buffer = new DmabufBuffer(attributes);
+        if (_samplingDevice is { } wanted && !host.SamplingDevices.Contains(wanted))
+        {
+            buffer.Dispose();
+            why = $"set_sampling_device named {wanted}, which no sampling tranche offers (sampling devices: {string.Join(", ", host.SamplingDevices)})";
+            return false;
+        }
         foreach (var importer in host.Importers)
             if (buffer.Import(importer).Succeeded) { why = ""; return true; }
         // Failed: every importer's reason, which the buffer remembers (each importer ran once).
@@ -231,8 +252,9 @@ public sealed class DmabufWlBuffer(NewId id, DmabufBuffer buffer) : WlBuffer(id)
     }
 }
 
-/// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes.</summary>
-sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
+/// <summary>A feedback object: sends a feedback, and for surfaces, again each time it changes. Extensions bound to a
+/// feedback (the heap hints) read <see cref="Current"/> and follow <see cref="Sent"/>.</summary>
+public sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
 {
     /// <summary>Index bytes per tranche_formats: 1,024 pairs, well under libwayland's 4096-byte message limit.</summary>
     internal const int MaxIndexBytesPerEvent = 2048;
@@ -240,8 +262,18 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
     readonly SurfaceFeedback? _surface;
     FormatTable? _sentTable;
 
-    public FeedbackResource(NewId id, DmabufFeedback feedback, SurfaceFeedback? surface) : base(id)
+    /// <summary>The feedback object behind a resource, or null when it is not one of ours.</summary>
+    public static FeedbackResource? From(nint resource) => Resource.TryGet<FeedbackResource>(resource, Interface);
+
+    /// <summary>What was sent last.</summary>
+    public DmabufFeedback Current { get; private set; }
+
+    /// <summary>Raised after a feedback was sent again (a surface's changed).</summary>
+    public event Action<DmabufFeedback>? Sent;
+
+    internal FeedbackResource(NewId id, DmabufFeedback feedback, SurfaceFeedback? surface) : base(id)
     {
+        Current = feedback;
         _surface = surface;
         Send(feedback);
         if (surface != null) surface.Changed += Send;
@@ -250,6 +282,7 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
     void Send(DmabufFeedback f)
     {
         if (!IsAlive) return;
+        Current = f;
         // A table never changes once sent; a different one is a new fd. The same table is not sent again
         // (weston-simple-dmabuf-feedback keeps using the mapping it has).
         if (!ReferenceEquals(f.Table, _sentTable))
@@ -258,12 +291,17 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
             _sentTable = f.Table;
         }
         Span<byte> dev = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice);
-        SendMainDevice(dev);
+        // Version 6 deprecates main_device: its clients are not sent it (they look for a sampling tranche).
+        bool v6 = Version >= 6;
+        if (!v6)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(dev, f.MainDevice.Value);
+            SendMainDevice(dev);
+        }
         for (int ti = 0; ti < f.Tranches.Count; ti++)
         {
             var t = f.Tranches[ti];
-            BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice);
+            BinaryPrimitives.WriteUInt64LittleEndian(dev, t.TargetDevice.Value);
             SendTrancheTargetDevice(dev);
             var indices = f.TrancheIndices(ti);
             // libwayland refuses to send a message over 4096 bytes and drops the client instead, and one index array
@@ -272,11 +310,18 @@ sealed class FeedbackResource : ZwpLinuxDmabufFeedbackV1
             for (int at = 0; at < indices.Length; at += MaxIndexBytesPerEvent)
                 SendTrancheFormats(indices.Slice(at, Math.Min(MaxIndexBytesPerEvent, indices.Length - at)));
             if (indices.Length == 0) SendTrancheFormats(indices);
-            SendTrancheFlags((TrancheFlags)(uint)t.Flags);
+            SendTrancheFlags((TrancheFlags)(uint)WireFlags(t.Flags, v6));
             SendTrancheDone();
         }
         SendDone();
+        Sent?.Invoke(f);
     }
+
+    /// <summary>The flags a client of this version is sent: version 6 clients get every tranche flagged (a tranche
+    /// with no flag is one the compositor samples from); older ones never see the sampling bit, which they do not
+    /// know, so they get exactly what they got before version 6.</summary>
+    internal static Feedback.TrancheFlags WireFlags(Feedback.TrancheFlags flags, bool v6) =>
+        v6 ? (flags == Feedback.TrancheFlags.None ? Feedback.TrancheFlags.Sampling : flags) : flags & ~Feedback.TrancheFlags.Sampling;
 
     protected override void OnResourceDestroyed()
     {

@@ -17,12 +17,18 @@ public sealed unsafe class Client
         int pid; uint uid, gid;
         Native.wl_client_get_credentials(handle, &pid, &uid, &gid);
         Pid = pid;
+        Uid = uid;
+        Gid = gid;
         _destroyListener = new Listener(_ => OnNativeDestroy());
         Native.wl_client_add_destroy_listener(handle, _destroyListener.Pointer);
     }
 
     public nint Handle { get; private set; }
+    /// <summary>SO_PEERCRED of the socket (wl_client_get_credentials): the client's process, user and group when it
+    /// connected.</summary>
     public int Pid { get; }
+    public uint Uid { get; }
+    public uint Gid { get; }
     public bool IsAlive => Handle != 0;
 
     /// <summary>Raised when the client is destroyed, before its resources are.</summary>

@@ -13,10 +13,10 @@ public class FeedbackTests
     [Fact]
     public void APairKeepsOnlyItsMostPreferredTrancheWithinOneTargetAndFlags()
     {
-        var scanout = new Tranche(7, TrancheFlags.Scanout, FormatSet.Of([Xr], Modifiers.Linear, Tiled));
-        var render = new Tranche(7, TrancheFlags.None, FormatSet.Of([Xr, Ar], Modifiers.Linear));
-        var renderAgain = new Tranche(7, TrancheFlags.None, FormatSet.Of([Xr, Nv], Modifiers.Linear));
-        var f = DmabufFeedback.Create(7, [scanout, render, renderAgain]);
+        var scanout = new Tranche(new DeviceNumber(7), TrancheFlags.Scanout, FormatSet.Of([Xr], Modifiers.Linear, Tiled));
+        var render = new Tranche(new DeviceNumber(7), TrancheFlags.None, FormatSet.Of([Xr, Ar], Modifiers.Linear));
+        var renderAgain = new Tranche(new DeviceNumber(7), TrancheFlags.None, FormatSet.Of([Xr, Nv], Modifiers.Linear));
+        var f = DmabufFeedback.Create(new DeviceNumber(7), [scanout, render, renderAgain]);
         Assert.Equal(3, f.Tranches.Count);
         // Same pair in different flags is allowed (scanout and render); within (7, None) only once.
         Assert.True(f.Tranches[0].Formats.Contains(Xr, Modifiers.Linear));
@@ -31,17 +31,17 @@ public class FeedbackTests
     [Fact]
     public void TheSameFeedbackIsOneTableAndCompareEqual()
     {
-        var a = DmabufFeedback.Create(1, [new Tranche(1, 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]);
-        var b = DmabufFeedback.Create(1, [new Tranche(1, 0, FormatSet.Of([Ar, Xr], Modifiers.Linear))]);
+        var a = DmabufFeedback.Create(new DeviceNumber(1), [new Tranche(new DeviceNumber(1), 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]);
+        var b = DmabufFeedback.Create(new DeviceNumber(1), [new Tranche(new DeviceNumber(1), 0, FormatSet.Of([Ar, Xr], Modifiers.Linear))]);
         Assert.Equal(a, b);
         Assert.Same(a.Table, b.Table);
-        Assert.NotEqual(a, DmabufFeedback.Create(2, [new Tranche(1, 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]));
+        Assert.NotEqual(a, DmabufFeedback.Create(new DeviceNumber(2), [new Tranche(new DeviceNumber(1), 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]));
     }
 
     [Fact]
     public void TheFormatTableIsSealedAgainstEveryChange()
     {
-        var f = DmabufFeedback.Create(3, [new Tranche(3, 0, FormatSet.Of([Xr, Ar, Nv], Modifiers.Linear, Tiled))]);
+        var f = DmabufFeedback.Create(new DeviceNumber(3), [new Tranche(new DeviceNumber(3), 0, FormatSet.Of([Xr, Ar, Nv], Modifiers.Linear, Tiled))]);
         var seals = MemFd.GetSeals(f.Table.Fd);
         Assert.Equal(FileSeals.Write | FileSeals.Shrink | FileSeals.Grow | FileSeals.Seal, seals & (FileSeals.Write | FileSeals.Shrink | FileSeals.Grow | FileSeals.Seal));
         Assert.Equal(6 * 16, f.Table.Size);
@@ -59,11 +59,11 @@ public class FeedbackTests
     [Fact]
     public void SurfaceFeedbackChangesOnlyWhenTheResultDiffers()
     {
-        var d = DmabufFeedback.Create(5, [new Tranche(5, 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]);
+        var d = DmabufFeedback.Create(new DeviceNumber(5), [new Tranche(new DeviceNumber(5), 0, FormatSet.Of([Xr, Ar], Modifiers.Linear))]);
         var s = new SurfaceFeedback(d);
         int changes = 0;
         s.Changed += _ => changes++;
-        var scanout = new Tranche(9, TrancheFlags.Scanout, FormatSet.Of([Xr], Modifiers.Linear));
+        var scanout = new Tranche(new DeviceNumber(9), TrancheFlags.Scanout, FormatSet.Of([Xr], Modifiers.Linear));
         s.SetScanoutTranche(scanout);
         s.SetScanoutTranche(scanout with { Formats = FormatSet.Of([Xr], Modifiers.Linear) }); // equal content
         Assert.Equal(1, changes);

@@ -1,3 +1,4 @@
+using LinuxKernel;
 using ClientKit;
 using Feedback;
 using LinuxDmabuf;
@@ -25,7 +26,7 @@ public sealed unsafe class LargeFeedbackTests
         Assert.Equal(pairs, formats.Count);
         using var server = new InProcessServer(new FixtureHost(formats));
         using var client = WaylandClient.FromSocket(server.ClientSocket);
-        Assert.Equal(5u, client.Globals["zwp_linux_dmabuf_v1"].Version);
+        Assert.Equal(6u, client.Globals["zwp_linux_dmabuf_v1"].Version);
         using var feedback = new FeedbackListener(client.Dmabuf!.GetDefaultFeedback());
         client.DispatchUntil(() => feedback.Received.Count > 0, TimeSpan.FromSeconds(10));
         Assert.Empty(feedback.Problems);
@@ -51,7 +52,7 @@ public sealed unsafe class LargeFeedbackTests
         public FixtureHost(FormatSet formats)
         {
             Formats = formats;
-            DefaultFeedback = DmabufFeedback.Create(0xe200, [new Tranche(0xe200, TrancheFlags.None, formats)]);
+            DefaultFeedback = DmabufFeedback.Create(new DeviceNumber(0xe200), [new Tranche(new DeviceNumber(0xe200), TrancheFlags.None, formats)]);
         }
 
         public IReadOnlyList<IDmabufImporter> Importers => [this];
@@ -64,7 +65,7 @@ public sealed unsafe class LargeFeedbackTests
     }
 
     /// <summary>A display with the linux-dmabuf global, dispatched on its own thread, and one client socket.</summary>
-    sealed class InProcessServer : IDisposable
+    internal sealed class InProcessServer : IDisposable
     {
         readonly Display _display = new();
         readonly Thread _thread;

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using LinuxKernel;
 using LinuxKernel.Drm;
+using LinuxKernel.DmaBuf;
+using Wayland.Client.Protocol;
 using Xunit;
 using static Compositor.VmTests.DmabufExpectations;
 
@@ -84,7 +86,8 @@ public sealed partial class FeedbackTests
         File.WriteAllText(Path.Combine(Rig.ResultsDirectory, $"{comp.Name}.wayland-info.txt"), text);
         var info = ParseWaylandInfo(text);
 
-        Assert.True(info.Version == 5, $"zwp_linux_dmabuf_v1 version {info.Version}, expected 5 (feedback) with main device {path}:\n{text}");
+        // The global is version 6; wayland-info binds an older one, so it is sent main_device and flags as before.
+        Assert.True(info.Version == 6, $"zwp_linux_dmabuf_v1 version {info.Version}, expected 6 (feedback) with main device {path}:\n{text}");
         Assert.True(info.MainDevice == expected,
             $"main device 0x{info.MainDevice:X}, but stat({path}).st_rdev = 0x{expected:X} ({DeviceNumber.Of(path)}):\n{text}");
         var tranche = Assert.Single(info.Tranches);
@@ -113,14 +116,17 @@ public sealed partial class FeedbackTests
         Assert.Equal(0, comp.Terminate());
     }
 
-    [Fact]
-    public void A_csharp_client_reads_the_same_feedback_by_default_and_for_a_surface()
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void A_csharp_client_reads_the_same_feedback_by_default_and_for_a_surface(int version)
     {
         string path = FirstKmsCard();
         ulong expected = DeviceNumber.Of(path).Value;
-        using var comp = new GuestCompositor("feedback-client");
-        using var client = comp.Connect();
-        Assert.True(client.Globals["zwp_linux_dmabuf_v1"].Version == 5, "the global is not version 5" + comp.LogTail());
+        using var comp = new GuestCompositor($"feedback-client-v{version}");
+        using var client = comp.Connect(dmabufVersion: version);
+        Assert.True(client.Globals["zwp_linux_dmabuf_v1"].Version == 6, "the global is not version 6" + comp.LogTail());
+        Assert.Equal(version, client.Dmabuf?.Version);
         Assert.NotNull(client.Dmabuf);
 
         var expectedPairs = RendererPairs(path);
@@ -136,10 +142,13 @@ public sealed partial class FeedbackTests
             Assert.True(expectedPairs.SetEquals(table) && table.Count == expectedPairs.Count, $"{what}: table {Pairs(table)}, expected {Pairs(expectedPairs)}");
             Assert.True(Enumerable.Range(0, f.Table.Length / 16).All(i => BitConverter.ToUInt32(f.Table, i * 16 + 4) == 0),
                 $"{what}: the padding of a table entry is not 0");
-            Assert.True(f.Last!.MainDevice == expected, $"{what}: main device 0x{f.Last!.MainDevice:X}, but stat({path}).st_rdev = 0x{expected:X}");
+            // Version 6: no main_device (FeedbackListener counts one as a problem), the sampling tranche names the device.
+            if (version < 6) Assert.True(f.Last!.MainDevice == expected, $"{what}: main device 0x{f.Last!.MainDevice:X}, but stat({path}).st_rdev = 0x{expected:X}");
+            else Assert.True(f.Last!.MainDevice == null && f.Last.SamplingDevice == expected, $"{what}: v6 main device {f.Last!.MainDevice}, sampling device 0x{f.Last.SamplingDevice:X}, expected none and 0x{expected:X}");
             var tranche = Assert.Single(f.Last!.Tranches);
             Assert.True(tranche.TargetDevice == expected, $"{what}: tranche target 0x{tranche.TargetDevice:X}, expected 0x{expected:X} ({path})");
-            Assert.True(tranche.Flags == 0, $"{what}: tranche flags {tranche.Flags}, expected none (no scanout in headless mode)");
+            var flags = version < 6 ? 0 : ZwpLinuxDmabufFeedbackV1.TrancheFlags.Sampling;
+            Assert.True(tranche.Flags == flags, $"{what}: tranche flags {tranche.Flags}, expected {flags} (no scanout in headless mode)");
             Assert.True(tranche.Indices.Count == tranche.Indices.Distinct().Count(), $"{what}: an index is listed twice");
             Assert.True(expectedPairs.SetEquals(tranche.Pairs), $"{what}: tranche {Pairs(tranche.Pairs)}, expected {Pairs(expectedPairs)}");
         }
@@ -153,5 +162,42 @@ public sealed partial class FeedbackTests
     {
         using var d = DrmDevice.OpenByDriver(driver, DrmNodeType.Render);
         return d.Path;
+    }
+
+    /// <summary>Version 6: a buffer named for the sampling device (vkms' card0) imports; one named for a device the
+    /// compositor does not offer for sampling (virtio-gpu's render node) is refused, as the spec allows: failed at
+    /// create, invalid_wl_buffer at create_immed; and the compositor serves the next client.</summary>
+    [Fact]
+    public void V6_set_sampling_device_imports_only_to_the_offered_device()
+    {
+        ulong card = DeviceNumber.Of(FirstKmsCard()).Value;
+        ulong other = DeviceNumber.Of(RenderNodeOf("virtio_gpu")).Value;
+        using var comp = new GuestCompositor("feedback-sampling-device");
+        using var alloc = UdmabufAllocator.Open();
+        using var image = LinearImage.Create(alloc, 16, 16, Feedback.Fourcc.Xrgb8888, (_, _) => 0xFF00FF00);
+        using (var client = comp.Connect())
+        {
+            Assert.Equal(6, client.Dmabuf!.Version);
+            var ok = image.Params(client.Dmabuf);
+            ok.SetSamplingDevice(BitConverter.GetBytes(card));
+            WlBuffer? created = null;
+            bool failed = false;
+            ok.OnCreated += b => created = b;
+            ok.Create(16, 16, Feedback.Fourcc.Xrgb8888, 0);
+            var bad = image.Params(client.Dmabuf);
+            bad.SetSamplingDevice(BitConverter.GetBytes(other));
+            bad.OnFailed += () => failed = true;
+            bad.Create(16, 16, Feedback.Fourcc.Xrgb8888, 0);
+            client.DispatchUntil(() => created != null && failed, GuestCompositor.Patience);
+            var immed = image.Params(client.Dmabuf);
+            immed.SetSamplingDevice(BitConverter.GetBytes(other));
+            immed.CreateImmed(16, 16, Feedback.Fourcc.Xrgb8888, 0);
+            Assert.Throws<Wayland.Client.ConnectionException>(() => client.Roundtrip());
+            Assert.Equal((uint)ZwpLinuxBufferParamsV1.Error.InvalidWlBuffer, client.Connection.Error!.Code);
+        }
+        using var next = comp.Connect();
+        next.Roundtrip();
+        Assert.Null(next.Connection.Error);
+        Assert.Equal(0, comp.Terminate());
     }
 }

@@ -82,7 +82,7 @@ internal sealed class GuestCompositor : IDisposable
     public string LogTail(int lines = 40) =>
         $"\n--- compositor {Arguments} (last {lines} lines) ---\n" + string.Join('\n', Log.Split('\n').TakeLast(lines));
 
-    public WaylandClient Connect() => WaylandClient.Connect(SocketPath);
+    public WaylandClient Connect(int dmabufVersion = int.MaxValue) => WaylandClient.Connect(SocketPath, dmabufVersion);
 
     /// <summary>SIGUSR1, then waits until the compositor logged the screenshot of what is on screen now (no repaint
     /// first: wait for the commit to be presented, WaylandClient.CommitPresented).</summary>

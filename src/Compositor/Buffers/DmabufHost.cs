@@ -2,6 +2,7 @@ using Egl;
 using Feedback;
 using LinuxDmabuf;
 using LinuxDmabuf.Importers;
+using Compositor.Devices;
 using Compositor.Render;
 using LinuxKernel;
 using LinuxKernel.Drm;
@@ -9,56 +10,42 @@ using LinuxKernel.Drm;
 namespace Compositor.Buffers;
 
 /// <summary>
-/// What the compositor offers linux-dmabuf: its importers and its feedback. The main device is the DRM device
-/// the compositor uses: the one given with --dmabuf-device, else the first KMS device (see
-/// <see cref="FindDevice"/>); with none (a machine without DRM) there is no feedback and the global stays at
-/// version 3. Importers, cheapest first: the CPU importer maps linear buffers in place; the EGL importer, on the
-/// main device's EGL display when it has dma-buf import, takes what the CPU cannot read (implicit and tiled
-/// modifiers, YUV), read back through GL. The DRM backend's KMS importer is used by the backend only: a
+/// What the compositor offers linux-dmabuf: its importers and its feedback. The main device is a record of the
+/// shared device model (<see cref="DeviceSet"/>): the one given with --dmabuf-device, else the DRM backend's KMS
+/// device, else <see cref="DrmDiscovery.DefaultDevice"/>; with none (a machine without DRM) there is no feedback and
+/// the global stays at version 3. Importers, cheapest first: the CPU importer maps linear buffers in place; the EGL
+/// importer, on the main device's EGL display when it has dma-buf import, takes what the CPU cannot read (implicit
+/// and tiled modifiers, YUV), read back through GL. The DRM backend's KMS importer is used by the backend only: a
 /// buffer need not be scanned out to be accepted.
 /// </summary>
 public sealed class DmabufHost : IDmabufHost, IDisposable
 {
     readonly Dictionary<nint, SurfaceFeedback> _surfaces = new();
 
-    public DmabufHost(string? devicePath, bool egl = true)
+    /// <param name="importers">From <see cref="OpenImporters"/> on the main device's node.</param>
+    public DmabufHost(CompositorDevice? main, (CpuImporter Cpu, EglImporter? Egl) importers)
     {
-        Cpu = new CpuImporter();
-        var importers = new List<IDmabufImporter> { Cpu };
-        MainDevicePath = devicePath == "none" ? null : devicePath ?? FindDevice();
-        if (MainDevicePath != null)
-        {
-            MainDevice = DeviceNumber.Of(MainDevicePath);
-            if (egl && TryOpenEgl(MainDevicePath) is { } e) importers.Add(Egl = e);
-        }
-        Importers = importers;
+        Cpu = importers.Cpu;
+        Egl = importers.Egl;
+        Importers = Egl != null ? [Cpu, Egl] : [Cpu];
         RendererFormats = LinuxDmabufGlobal.Formats(this);
-        if (MainDevice is { } main)
-            DefaultFeedback = DmabufFeedback.Create(main.Value, [new Tranche(main.Value, TrancheFlags.None, RendererFormats)]);
+        Main = main;
+        if (main != null)
+            DefaultFeedback = DmabufFeedback.Create(main.Number, [new Tranche(main.Number, TrancheFlags.Sampling, RendererFormats)]);
     }
+
+    /// <summary>The importers for buffers of <paramref name="devicePath"/> (the main device; null: none, CPU only).</summary>
+    public static (CpuImporter, EglImporter?) OpenImporters(string? devicePath, bool egl) =>
+        (new CpuImporter(), devicePath != null && egl ? TryOpenEgl(devicePath) : null);
 
     public CpuImporter Cpu { get; }
     public EglImporter? Egl { get; }
     public IReadOnlyList<IDmabufImporter> Importers { get; }
     /// <summary>Every pair some importer takes, so that the renderer can show it.</summary>
     public FormatSet RendererFormats { get; }
-    public string? MainDevicePath { get; }
-    public DeviceNumber? MainDevice { get; }
+    public CompositorDevice? Main { get; }
+    public DeviceNumber? MainDevice => Main?.Number;
     public DmabufFeedback? DefaultFeedback { get; }
-
-    /// <summary>
-    /// The default main device: the first KMS device (a card with display connectors, the one the DRM
-    /// backend drives by default), else the first render node, else the first card.
-    /// Not simply the first render node: clients allocate on the main device (weston-simple-dmabuf-feedback
-    /// opens it, or its render node, with GBM), and the first render node can be one nothing allocates on. In
-    /// the test VM it is vgem's renderD128: Mesa has no driver for vgem, its software fallback (kms_swrast)
-    /// allocates dumb buffers, and render nodes refuse DRM_IOCTL_MODE_CREATE_DUMB (EACCES), so every GBM
-    /// allocation failed. A KMS device takes dumb buffers (kms_swrast works on vkms's card0), it is the device
-    /// whose buffers can be scanned out, and on an ordinary one-GPU machine it is the same GPU as before.
-    /// </summary>
-    static string? FindDevice() =>
-        !Directory.Exists("/dev/dri") ? null
-        : DrmDevice.FindKmsCard() ?? DrmDevice.ListNodes(DrmNodeType.Render).FirstOrDefault() ?? DrmDevice.ListNodes(DrmNodeType.Primary).FirstOrDefault();
 
     /// <summary>The EGL importer on <paramref name="device"/>, or null (logged) when EGL cannot import there:
     /// no libEGL/libgbm, no GBM platform, no EGL_EXT_image_dma_buf_import.</summary>

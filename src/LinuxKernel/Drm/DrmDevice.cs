@@ -365,7 +365,7 @@ public sealed unsafe partial class DrmDevice : IDisposable
         _ => $"Type{(uint)type}",
     };
 
-    private static DrmNodeType NodeTypeOf(string path)
+    internal static DrmNodeType NodeTypeOf(string path)
         => System.IO.Path.GetFileName(path).StartsWith("renderD", StringComparison.Ordinal) ? DrmNodeType.Render : DrmNodeType.Primary;
 
     private static DrmVersion ReadVersion(int fd, string path)

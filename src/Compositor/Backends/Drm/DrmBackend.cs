@@ -14,8 +14,9 @@ namespace Compositor.Backends.Drm;
 /// its primary plane and a share of the overlay planes), page-flip events from the DRM fd in the event loop,
 /// direct scanout of client dma-bufs through <see cref="KmsImporter"/>, and scanout tranches in surface feedback.
 /// </summary>
-public sealed class DrmBackend(Options options) : IBackend
+public sealed class DrmBackend : IBackend
 {
+    readonly Options options;
     readonly Dictionary<uint, DrmOutput> _outputs = new();
     readonly Dictionary<Surface, ScanoutStatus> _lastStatus = new();
     readonly Dictionary<uint, KmsPlane> _planes = new();
@@ -23,11 +24,35 @@ public sealed class DrmBackend(Options options) : IBackend
     ScanoutFeedbackPolicy? _feedback;
     Server? _server;
 
+    /// <summary>Opens the device and reads its planes, so that the device model can record their pairs before the
+    /// backend starts.</summary>
+    public DrmBackend(Options options)
+    {
+        this.options = options;
+        Device = DrmDevice.Open(options.DrmDevice ?? DrmDiscovery.DefaultKmsDevice()
+            ?? throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)"));
+        try
+        {
+            Device.SetClientCapability(DrmClientCapability.UniversalPlanes);
+            Device.SetClientCapability(DrmClientCapability.Atomic);
+            if (options.DrmWriteback) Device.SetClientCapability(DrmClientCapability.WritebackConnectors);
+            Planes = Device.GetPlanes().Select(p => new KmsPlane(Device, p)).ToList();
+            PlanePairs = Planes.Aggregate(FormatSet.Empty, (s, p) => s.Union(p.Formats));
+        }
+        catch
+        {
+            Device.Dispose();
+            throw;
+        }
+    }
+
     public string Name => "drm";
+    internal IReadOnlyList<KmsPlane> Planes { get; }
+    /// <summary>Every pair some plane takes: the device model's plane pairs.</summary>
+    public FormatSet PlanePairs { get; }
     /// <summary>Opened with the backend, before anything else opens the node: the first opener of a primary node
     /// becomes DRM master, and that must be the fd that commits (the EGL importer opens the node too).</summary>
-    public DrmDevice Device { get; } = DrmDevice.Open(options.DrmDevice ?? (Directory.Exists("/dev/dri") ? DrmDevice.FindKmsCard() : null)
-        ?? throw new InvalidOperationException("no KMS device in /dev/dri (use --device=/dev/dri/cardN)"));
+    public DrmDevice Device { get; }
     public KmsImporter? Kms { get; private set; }
     public bool PlanesEnabled => !options.NoPlanes;
     /// <summary>The device path: linux-dmabuf names it as main device.</summary>
@@ -36,20 +61,12 @@ public sealed class DrmBackend(Options options) : IBackend
     public void Start(Server server)
     {
         _server = server;
-        Device.SetClientCapability(DrmClientCapability.UniversalPlanes);
-        Device.SetClientCapability(DrmClientCapability.Atomic);
-        if (options.DrmWriteback) Device.SetClientCapability(DrmClientCapability.WritebackConnectors);
         var res = Device.GetResources();
-        var planes = Device.GetPlanes().Select(p => new KmsPlane(Device, p)).ToList();
+        var planes = Planes;
         foreach (var p in planes) _planes[p.Id] = p;
-        var planeFormats = planes.Aggregate(FormatSet.Empty, (s, p) => s.Union(p.Formats));
-        Kms = new KmsImporter(Device, planeFormats);
-        if (server.Dmabuf is { } host)
-        {
-            // Scanout tranche: what the planes take that the renderer can import too, so composition stays possible.
-            var pairs = planeFormats.Intersect(host.RendererFormats);
-            _feedback = new ScanoutFeedbackPolicy(host, new Tranche(DeviceNumber.Of(DevicePath).Value, TrancheFlags.Scanout, pairs));
-        }
+        Kms = new KmsImporter(Device, PlanePairs);
+        if (server.Dmabuf is { } host && server.Devices.Kms is { } kms)
+            _feedback = new ScanoutFeedbackPolicy(host, new Tranche(kms.Number, TrancheFlags.Scanout, kms.ScanoutPairs));
 
         var connectors = Device.GetConnectors();
         var usedCrtcs = new HashSet<uint>();
