@@ -41,6 +41,7 @@ public sealed class Server : IDisposable
     public string? SocketName { get; private set; }
     public DmabufHost? Dmabuf { get; set; }
     public DebugGlobal? Debug { get; set; }
+    public SeatGlobal? Seat { get; set; }
 
     /// <summary>A backend's outcome for a surface in a frame, for debug clients.</summary>
     public void ReportScanout(Surface surface, uint planeId, uint reasons, string description) =>
@@ -233,6 +234,7 @@ public sealed class Server : IDisposable
         });
         while (!_quit)
         {
+            Seat?.UpdateFocus();
             Display.FlushClients();
             Display.Loop.Dispatch(-1);
             // What is on screen now, as the normal repaints left it: no extra repaint, so that a lost damage
