@@ -25,6 +25,7 @@ try
     server.AddGlobal(CompositorGlobal.Create(server));
     server.AddGlobal(SubcompositorGlobal.Create(server));
     server.AddGlobal(SeatGlobal.Create(server));
+    server.AddGlobal(DataDeviceGlobal.Create(server));
     server.AddGlobal(XdgShellGlobal.Create(server));
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));

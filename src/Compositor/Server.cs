@@ -42,6 +42,7 @@ public sealed class Server : IDisposable
     public DmabufHost? Dmabuf { get; set; }
     public DebugGlobal? Debug { get; set; }
     public SeatGlobal? Seat { get; set; }
+    public DataDeviceGlobal? DataDevices { get; set; }
 
     /// <summary>A backend's outcome for a surface in a frame, for debug clients.</summary>
     public void ReportScanout(Surface surface, uint planeId, uint reasons, string description) =>

@@ -21,6 +21,7 @@ public class RealClientTests
             ["wl_shm"] = 1,
             ["wl_output"] = 4,
             ["wl_seat"] = Wayland.Client.Protocol.WlSeat.MaxVersion,
+            ["wl_data_device_manager"] = Wayland.Client.Protocol.WlDataDeviceManager.MaxVersion,
             ["xdg_wm_base"] = 7,
             ["wp_presentation"] = 2,
             ["wp_viewporter"] = 1,

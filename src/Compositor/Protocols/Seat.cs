@@ -61,6 +61,7 @@ public sealed class SeatGlobal : IDisposable
         if (next == _focus) return;
         var old = _focus;
         _focus = next;
+        _server.DataDevices?.FocusChanged();
         if (_keyboards.Count == 0) return;
         // A destroyed surface gets no leave: its resource is gone, and the client knows.
         if (old != null && !old.IsDestroyed)
