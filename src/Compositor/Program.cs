@@ -29,6 +29,11 @@ try
     server.AddGlobal(XdgShellGlobal.Create(server));
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
+    server.AddGlobal(Compositor.Buffers.SinglePixelBufferGlobal.Create(server));
+    server.Buffers.AddFactory(Compositor.Buffers.SinglePixelWlBuffer.TryCreateBuffer);
+    server.AddGlobal(XdgOutputGlobal.Create(server));
+    server.AddGlobal(TearingControlGlobal.Create(server));
+    server.AddGlobal(AlphaModifierGlobal.Create(server));
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
     var dmabuf = new Compositor.Buffers.DmabufHost(options.DmabufDevice ?? (backend as Compositor.Backends.Drm.DrmBackend)?.DevicePath, egl: !options.NoEgl);
     server.Dmabuf = dmabuf;

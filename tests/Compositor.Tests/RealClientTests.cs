@@ -25,6 +25,10 @@ public class RealClientTests
             ["xdg_wm_base"] = 7,
             ["wp_presentation"] = 2,
             ["wp_viewporter"] = 1,
+            ["wp_single_pixel_buffer_manager_v1"] = 1,
+            ["zxdg_output_manager_v1"] = 3,
+            ["wp_tearing_control_manager_v1"] = 1,
+            ["wp_alpha_modifier_v1"] = 1,
             // This machine has no DRM device to name as main device: no feedback, so version 3 (as Weston).
             ["zwp_linux_dmabuf_v1"] = 3,
             ["zwp_linux_explicit_synchronization_v1"] = 2,

@@ -120,6 +120,7 @@ public sealed class PlaneAssignment
             fs.OutputRect.Width != dmabuf.Width || fs.OutputRect.Height != dmabuf.Height)
             r |= ScanoutReasons.ScaledOrTransformed;
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
+        if (s.AlphaMultiplier != uint.MaxValue) r |= ScanoutReasons.AlphaModified;
         var attrs = dmabuf.Dmabuf.Attributes;
         bool implicitModifier = attrs.Modifier == Modifiers.Invalid;
         var pair = ScanoutPair(attrs);
