@@ -26,7 +26,7 @@ public sealed class Server : IDisposable
         Options = options;
         WaylandLog.SetSink(s => Log.Write(s.StartsWith("error", StringComparison.Ordinal) ? LogLevel.Error : LogLevel.Warning, s));
         Display = new Display();
-        Display.InitShm(Array.Empty<uint>());
+        Display.InitShm(PixelFormat.ShmExtraFormats);
     }
 
     public Options Options { get; }
