@@ -42,8 +42,9 @@ public static unsafe class CpuRenderer
     {
         var surface = fs.Surface;
         var rect = fs.OutputRect;
-        bool identity = surface.Transform == WlOutput.Transform.Normal && surface.Scale == 1 &&
-                        !surface.Viewport.HasSource && !surface.Viewport.HasDestination;
+        var v = surface.Viewport;
+        bool identity = !Backends.Drm.ScanoutGeometry.IsScaledOrTransformed((int)surface.Transform, surface.Scale, v.HasSource,
+            v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, rect.Width, rect.Height, px.Width, px.Height);
         // wp_alpha_modifier_v1: every premultiplied channel times the multiplier (0..255 here).
         uint alpha = surface.AlphaMultiplier == uint.MaxValue ? 255 : Buffers.SinglePixelClientBuffer.To8(surface.AlphaMultiplier);
         if (alpha == 0) return;
