@@ -20,7 +20,7 @@ PROTOCOLS_SUITE=forky
 PROTOCOLS_MIN=1.49
 
 PKGS="libwayland-server0 libwayland-client0 libwayland-dev libdrm2 libdrm-dev libgbm1 libegl1 libgles2
-      libegl-mesa0 libgl1-mesa-dri weston wayland-utils procps"
+      libegl-mesa0 libgl1-mesa-dri libxkbcommon0 weston wayland-utils procps"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || missing="$missing $p"

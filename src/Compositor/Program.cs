@@ -25,9 +25,15 @@ try
     server.AddGlobal(CompositorGlobal.Create(server));
     server.AddGlobal(SubcompositorGlobal.Create(server));
     server.AddGlobal(SeatGlobal.Create(server));
+    server.AddGlobal(DataDeviceGlobal.Create(server));
     server.AddGlobal(XdgShellGlobal.Create(server));
     server.AddGlobal(PresentationGlobal.Create(server));
     server.AddGlobal(ViewporterGlobal.Create(server));
+    server.AddGlobal(Compositor.Buffers.SinglePixelBufferGlobal.Create(server));
+    server.Buffers.AddFactory(Compositor.Buffers.SinglePixelWlBuffer.TryCreateBuffer);
+    server.AddGlobal(XdgOutputGlobal.Create(server));
+    server.AddGlobal(TearingControlGlobal.Create(server));
+    server.AddGlobal(AlphaModifierGlobal.Create(server));
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
     var drm = backend as Compositor.Backends.Drm.DrmBackend;
     string? mainPath = options.DmabufDevice == "none" ? null : options.DmabufDevice ?? drm?.DevicePath ?? LinuxKernel.Drm.DrmDiscovery.DefaultDevice();

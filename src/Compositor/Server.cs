@@ -26,7 +26,7 @@ public sealed class Server : IDisposable
         Options = options;
         WaylandLog.SetSink(s => Log.Write(s.StartsWith("error", StringComparison.Ordinal) ? LogLevel.Error : LogLevel.Warning, s));
         Display = new Display();
-        Display.InitShm(Array.Empty<uint>());
+        Display.InitShm(PixelFormat.ShmExtraFormats);
     }
 
     public Options Options { get; }
@@ -43,6 +43,8 @@ public sealed class Server : IDisposable
     /// <summary>The DRM devices the compositor uses, made once at start-up (Program) before any global.</summary>
     public Devices.DeviceSet Devices { get; set; } = Compositor.Devices.DeviceSet.None;
     public DebugGlobal? Debug { get; set; }
+    public SeatGlobal? Seat { get; set; }
+    public DataDeviceGlobal? DataDevices { get; set; }
 
     /// <summary>A backend's outcome for a surface in a frame, for debug clients.</summary>
     public void ReportScanout(Surface surface, uint planeId, uint reasons, string description) =>
@@ -235,6 +237,7 @@ public sealed class Server : IDisposable
         });
         while (!_quit)
         {
+            Seat?.UpdateFocus();
             Display.FlushClients();
             Display.Loop.Dispatch(-1);
             // What is on screen now, as the normal repaints left it: no extra repaint, so that a lost damage

@@ -72,6 +72,9 @@ ROOT_PACKAGES=(
   # what the compositor and the tests use in the guest
   weston wayland-utils wayland-protocols libdrm-tests libgl1-mesa-dri libegl-mesa0 libegl1 libgles2 libgbm1
   mesa-utils-bin seatd libseat1 kmod procps strace libwayland-server0 libwayland-client0 libdrm2
+  # the clients people run (issue 13): GStreamer's waylandsink (bad) and GL elements, mpv, foot
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-gl
+  mpv foot
   # the self-contained .NET test executable needs libstdc++ (no ICU: it runs with InvariantGlobalization)
   libstdc++6
   # trixie's modpost and objtool run on the host through this root's loader and libelf (see below)

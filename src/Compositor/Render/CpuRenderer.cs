@@ -42,9 +42,13 @@ public static unsafe class CpuRenderer
     {
         var surface = fs.Surface;
         var rect = fs.OutputRect;
-        bool identity = surface.Transform == WlOutput.Transform.Normal && surface.Scale == 1 &&
-                        !surface.Viewport.HasSource && !surface.Viewport.HasDestination;
-        if (identity && IsRowFormat(px.Fourcc))
+        var v = surface.Viewport;
+        bool identity = !Backends.Drm.ScanoutGeometry.IsScaledOrTransformed((int)surface.Transform, surface.Scale, v.HasSource,
+            v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, rect.Width, rect.Height, px.Width, px.Height);
+        // wp_alpha_modifier_v1: every premultiplied channel times the multiplier (0..255 here).
+        uint alpha = surface.AlphaMultiplier == uint.MaxValue ? 255 : Buffers.SinglePixelClientBuffer.To8(surface.AlphaMultiplier);
+        if (alpha == 0) return;
+        if (identity && alpha == 255 && IsRowFormat(px.Fourcc))
         {
             int bx = area.X - rect.X, by = area.Y - rect.Y;
             int w = Math.Min(area.Width, px.Width - bx), h = Math.Min(area.Height, px.Height - by);
@@ -72,6 +76,7 @@ public static unsafe class CpuRenderer
                 int by = (int)Math.Floor(oy + sx * dxy + sy * dyy);
                 if ((uint)bx >= (uint)px.Width || (uint)by >= (uint)px.Height) continue;
                 uint c = ReadPixel(px, bx, by);
+                if (alpha != 255) c = MultiplyAlpha(c, alpha);
                 d[x] = Blend(c, d[x]);
             }
         }
@@ -93,6 +98,13 @@ public static unsafe class CpuRenderer
             if (a == 255) d[i] = c;
             else if (a != 0) d[i] = Blend(c, d[i]);
         }
+    }
+
+    /// <summary>Each channel of a premultiplied ARGB pixel times m/255, rounded to nearest.</summary>
+    static uint MultiplyAlpha(uint c, uint m)
+    {
+        static uint Mul(uint v, uint m) { uint t = v * m + 128; return (t + (t >> 8)) >> 8; }
+        return Mul(c >> 24, m) << 24 | Mul(c >> 16 & 0xFF, m) << 16 | Mul(c >> 8 & 0xFF, m) << 8 | Mul(c & 0xFF, m);
     }
 
     /// <summary>A premultiplied ARGB pixel over an opaque one.</summary>

@@ -33,6 +33,10 @@ public sealed class Surface
     public ViewportGeometry Viewport { get; private set; }
     public Region? Opaque { get; private set; }
     public Region? Input { get; private set; }
+    /// <summary>wp_alpha_modifier_v1's multiplier of the surface's alpha, UINT32_MAX (the default) being 1.0.</summary>
+    public uint AlphaMultiplier { get; private set; } = uint.MaxValue;
+    /// <summary>wp_tearing_control_v1's hint: 0 vsync (the default), 1 async.</summary>
+    public uint PresentationHint { get; private set; }
     /// <summary>Size in surface-local coordinates (0x0 without a buffer).</summary>
     public int Width { get; private set; }
     public int Height { get; private set; }
@@ -247,6 +251,12 @@ public sealed class Surface
         if (s.ViewportSet) Viewport = s.Viewport;
         if (s.OpaqueSet) Opaque = s.Opaque;
         if (s.InputSet) Input = s.Input;
+        if (s.AlphaSet && AlphaMultiplier != s.Alpha) { AlphaMultiplier = s.Alpha; Damage = new Rect(0, 0, Width, Height); }
+        if (s.PresentationHintSet && PresentationHint != s.PresentationHint)
+        {
+            PresentationHint = s.PresentationHint;
+            Log.Debug($"{Resource}: presentation hint {(PresentationHint == 1 ? "async" : "vsync")} from this commit on");
+        }
         UpdateSize();
 
         bool simpleMapping = Transform == WlOutput.Transform.Normal && !Viewport.HasSource && !Viewport.HasDestination;

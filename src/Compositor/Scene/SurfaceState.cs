@@ -36,9 +36,16 @@ public sealed class SurfaceState
     public WlOutput.Transform Transform;
     public bool ViewportSet;
     public ViewportGeometry Viewport;
+    /// <summary>wp_alpha_modifier_surface_v1: the multiplier, UINT32_MAX being 1.0.</summary>
+    public bool AlphaSet;
+    public uint Alpha = uint.MaxValue;
+    /// <summary>wp_tearing_control_v1: the presentation hint (0 vsync, 1 async).</summary>
+    public bool PresentationHintSet;
+    public uint PresentationHint;
 
     public bool IsEmpty => !BufferAttached && Damage.Count == 0 && BufferDamage.Count == 0 && FrameCallbacks.Count == 0 &&
-                           Feedbacks.Count == 0 && Blockers.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet;
+                           Feedbacks.Count == 0 && Blockers.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet &&
+                           !AlphaSet && !PresentationHintSet;
 
     /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
     public void MoveInto(SurfaceState into)
@@ -68,6 +75,8 @@ public sealed class SurfaceState
         if (ScaleSet) { into.ScaleSet = true; into.Scale = Scale; }
         if (TransformSet) { into.TransformSet = true; into.Transform = Transform; }
         if (ViewportSet) { into.ViewportSet = true; into.Viewport = Viewport; }
+        if (AlphaSet) { into.AlphaSet = true; into.Alpha = Alpha; }
+        if (PresentationHintSet) { into.PresentationHintSet = true; into.PresentationHint = PresentationHint; }
         Reset();
     }
 
@@ -106,7 +115,9 @@ public sealed class SurfaceState
         foreach (var b in Blockers) b.Dispose();
         Blockers.Clear();
         ExplicitAcquire = false;
-        OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = false;
+        OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = AlphaSet = PresentationHintSet = false;
+        Alpha = uint.MaxValue;
+        PresentationHint = 0;
         Opaque = Input = null;
     }
 

@@ -4,7 +4,6 @@ using Compositor.Scene;
 using Feedback;
 using LinuxDmabuf.Importers;
 using LinuxKernel.Drm;
-using Wayland.Server.Protocol;
 
 namespace Compositor.Backends.Drm;
 
@@ -116,10 +115,12 @@ public sealed class PlaneAssignment
         if (fs.Buffer is not DmabufClientBuffer dmabuf || kms == null) return ScanoutReasons.NotDmabuf;
         var r = ScanoutReasons.None;
         var s = fs.Surface;
-        if (s.Transform != WlOutput.Transform.Normal || s.Scale != 1 || s.Viewport.HasSource || s.Viewport.HasDestination ||
-            fs.OutputRect.Width != dmabuf.Width || fs.OutputRect.Height != dmabuf.Height)
+        var v = s.Viewport;
+        if (ScanoutGeometry.IsScaledOrTransformed((int)s.Transform, s.Scale, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight,
+                fs.OutputRect.Width, fs.OutputRect.Height, dmabuf.Width, dmabuf.Height))
             r |= ScanoutReasons.ScaledOrTransformed;
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
+        if (s.AlphaMultiplier != uint.MaxValue) r |= ScanoutReasons.AlphaModified;
         var attrs = dmabuf.Dmabuf.Attributes;
         bool implicitModifier = attrs.Modifier == Modifiers.Invalid;
         var pair = ScanoutPair(attrs);

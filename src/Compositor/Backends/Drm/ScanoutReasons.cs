@@ -31,6 +31,8 @@ public enum ScanoutReasons : uint
     /// device's buffer, or planes with more than LINEAR). Allocating with an explicit modifier from the scanout
     /// tranche fixes it.</summary>
     ImplicitModifier = 1 << 9,
+    /// <summary>wp_alpha_modifier_v1 makes the surface translucent: the renderer applies it (plane alpha is unused).</summary>
+    AlphaModified = 1 << 10,
 
     ReallocationFixes = FormatNotOnPlane | FramebufferImportFailed | ImplicitModifier,
 }

@@ -1,0 +1,72 @@
+using ClientKit;
+using LinuxKernel;
+using Wayland.Client.Protocol;
+using Xunit;
+
+namespace Compositor.Tests;
+
+/// <summary>Every wl_shm format the compositor advertises, shown pixel-exact; strides checked per format.</summary>
+public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompositor>
+{
+    [Fact]
+    public void WlShmAdvertisesTheFormatsTheRendererReadsAndNoOther()
+    {
+        using var c = shared.Process.Connect();
+        var shm = c.Bind<WlShm>();
+        var formats = new List<WlShm.Format>();
+        shm.OnFormat += f => formats.Add(f);
+        c.Roundtrip();
+        Assert.Equal(new[] { WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888, WlShm.Format.Rgb565 }.Order(), formats.Order());
+    }
+
+    /// <summary>A 4x1 buffer whose pixels are the raw little-endian values given, on a blue window at (8, 8),
+    /// and what each must look like on screen.</summary>
+    [Theory]
+    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF })]
+    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB })]
+    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 })]
+    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF })]
+    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF })]
+    public void EachFormatShowsItsExactPixels(WlShm.Format format, uint[] raw, uint[] expected)
+    {
+        using var comp = new CompositorProcess();
+        using var c = comp.Connect();
+        var top = c.CreateToplevel();
+        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
+        var s = c.CreateSurface();
+        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        // Two rows, the second the first reversed: rows and columns are both where they belong.
+        var b = c.CreateBuffer(4, 2, format, (x, y) => raw[y == 0 ? x : 3 - x]);
+        s.Attach(b.Buffer, 0, 0);
+        s.Commit();
+        c.CommitPresented(top.Surface);
+        var png = comp.Screenshot();
+        for (int x = 0; x < 4; x++)
+        {
+            Assert.Equal(expected[x], png[8 + x, 8]);
+            Assert.Equal(expected[3 - x], png[8 + x, 9]);
+        }
+        Assert.Equal(0x0000FFu, png[12, 8]);
+        Assert.Equal(0x0000FFu, png[8, 10]);
+    }
+
+    /// <summary>A stride under width x bytes per pixel would make the renderer read rows into each other and the
+    /// last one past the pool: wl_shm.invalid_stride, per format (libwayland checks stride >= width only).</summary>
+    [Theory]
+    [InlineData(WlShm.Format.Rgb565, 2)]
+    [InlineData(WlShm.Format.Abgr8888, 4)]
+    [InlineData(WlShm.Format.Xbgr8888, 4)]
+    public void AStrideUnderARowOfPixelsIsInvalidStride(WlShm.Format format, int bpp)
+    {
+        new ErrorCase($"{format} stride under a row", "wl_shm", (uint)WlShm.Error.InvalidStride, (c, x) =>
+        {
+            int w = 16, h = 4, stride = w * bpp - 1;
+            using var fd = MemFd.Create("short-stride", stride * h, FileSeals.Shrink);
+            using var pool = c.Shm!.CreatePool(fd, stride * h);
+            var buffer = pool.CreateBuffer(0, w, h, stride, format);
+            var t = c.CreateToplevel();
+            t.Surface.Attach(buffer, 0, 0);
+            t.Surface.Commit();
+        }).Check(shared.Process);
+    }
+}
