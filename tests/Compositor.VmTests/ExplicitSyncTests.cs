@@ -117,7 +117,8 @@ public class ExplicitSyncTests
             int frames = other.Run(TimeSpan.FromSeconds(1.5));
             client.Roundtrip();
             Assert.False(seen.Done || seen.Presented, "the fenced commit's frame callback or feedback came before its fence signalled" + comp.LogTail());
-            Assert.True(frames >= 20, $"another client got {frames} frames in 1.5 s while a fence was pending" + comp.LogTail());
+            // Not a rate verdict (emulated writeback composition runs at 10-60 frames/s): a stalled output gives none.
+            Assert.True(frames >= 5, $"another client got {frames} frames in 1.5 s while a fence was pending" + comp.LogTail());
             // The bystander's frames repainted the output: the old picture is what is on screen.
             Assert.Equal(Before & 0xFFFFFF, At(comp, top));
         }
