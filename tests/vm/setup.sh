@@ -68,37 +68,48 @@ fi
 # The guest root. debootstrap is the slowest step (about 85 s, mostly network and dpkg), so a missing
 # root is built in the background while the kernel is fetched and unpacked.
 ROOT=$CACHE/trixie-root
-ROOT_PACKAGES=(
-  # what the compositor and the tests use in the guest
-  weston wayland-utils wayland-protocols libdrm-tests libgl1-mesa-dri libegl-mesa0 libegl1 libgles2 libgbm1
-  mesa-utils-bin seatd libseat1 kmod procps strace libwayland-server0 libwayland-client0 libdrm2
-  # the clients people run (issue 13): GStreamer's waylandsink (bad) and GL elements, mpv, foot
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-gl
-  mpv foot
+# debootstrap installs only this base: its dependency resolver takes no alternatives ("a | b"), and the
+# programs below pull in packages that need them (dconf-service needs default-dbus-session-bus |
+# dbus-session-bus), which it leaves unconfigured and then fails on.
+ROOT_BASE=(
   # the self-contained .NET test executable needs libstdc++ (no ICU: it runs with InvariantGlobalization)
   libstdc++6
   # trixie's modpost and objtool run on the host through this root's loader and libelf (see below)
   libelf1t64
+  kmod procps
+)
+# Everything else is added with apt-get inside the root, which resolves alternatives; an existing root gets
+# what is missing the same way.
+ROOT_PACKAGES=(
+  "${ROOT_BASE[@]}"
+  # what the compositor and the tests use in the guest
+  weston wayland-utils wayland-protocols libdrm-tests libgl1-mesa-dri libegl-mesa0 libegl1 libgles2 libgbm1
+  mesa-utils-bin seatd libseat1 strace libwayland-server0 libwayland-client0 libdrm2
+  # the clients people run (issue 13): GStreamer's waylandsink (bad) and GL elements, mpv, foot
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-gl
+  mpv foot
   ${COMPOSITOR_VM_EXTRA_PACKAGES:-}
 )
+add_missing_packages() { # add_missing_packages ROOT: apt-get install what ROOT_PACKAGES has and ROOT lacks
+  local root=$1 missing
+  missing=$(not_installed "$root/var/lib/dpkg" "${ROOT_PACKAGES[@]}")
+  if [ -z "${missing// /}" ]; then cached "guest root packages"; return 0; fi
+  step "guest root: add $missing(log: $CACHE/root-packages.log)"
+  [ -s "$root/etc/resolv.conf" ] || cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  { chroot "$root" apt-get -q update &&
+    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends install $missing &&
+    chroot "$root" apt-get clean; } >"$CACHE/root-packages.log" 2>&1 ||
+    { tail -n 30 "$CACHE/root-packages.log" >&2; die "apt-get in the guest root failed (log: $CACHE/root-packages.log)"; }
+}
 DEBOOTSTRAP_PID=
 if [ -f "$ROOT/.complete" ]; then
-  missing=$(not_installed "$ROOT/var/lib/dpkg" "${ROOT_PACKAGES[@]}")
-  if [ -n "${missing// /}" ]; then
-    step "guest root: add $missing"
-    [ -s "$ROOT/etc/resolv.conf" ] || cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
-    chroot "$ROOT" apt-get -q update
-    DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get -q -y --no-install-recommends install $missing
-    chroot "$ROOT" apt-get clean
-  else
-    cached "guest root ($ROOT)"
-  fi
+  add_missing_packages "$ROOT"
 else
   step "guest root: debootstrap trixie in the background (log: $CACHE/debootstrap.log)"
   # --one-file-system: a failed debootstrap can leave /proc mounted inside the tree
   rm -rf --one-file-system "$ROOT" "$ROOT.tmp"
   mkdir -p "$CACHE/debootstrap-cache"
-  packages=$(printf '%s\n' "${ROOT_PACKAGES[@]}" | paste -sd, -)
+  packages=$(printf '%s\n' "${ROOT_BASE[@]}" | paste -sd, -)
   debootstrap --variant=minbase --cache-dir="$CACHE/debootstrap-cache" --include="$packages" \
     trixie "$ROOT.tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 &
   DEBOOTSTRAP_PID=$!
@@ -110,7 +121,7 @@ wait_for_root() {
     tail -n 30 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"
   fi
   DEBOOTSTRAP_PID=
-  chroot "$ROOT.tmp" apt-get clean
+  add_missing_packages "$ROOT.tmp"
   touch "$ROOT.tmp/.complete"
   mv "$ROOT.tmp" "$ROOT"
 }
