@@ -46,7 +46,7 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 
-TESTS = ("create-destroy", "feedback", "present")
+TESTS = ("create-destroy", "feedback", "present", "heap")
 WHO = ("ours", "weston", "ours-baseline", "ours-headless")
 R = {t: {w: runs(t, w) for w in WHO} for t in TESTS}
 machine = open(os.path.join(raw, "machine.txt")).read().strip()
@@ -100,10 +100,35 @@ row("present: ZERO_COPY share, %", "present", "zero_copy_pct", 1)
 row("present: commit → presented, refresh cycles (median)", "present", "latency_cycles_median", 2)
 row("present: commit → presented, refresh cycles (p90)", "present", "latency_cycles_p90", 2)
 
+row("heap: bind → default feedback done, ms (median)", "heap", "feedback_alone_ms_median", 2)
+row("heap: bind → feedback + heap hints done, ms (Weston: none)", "heap", "feedback_hints_ms_median", 2)
+row("heap: 1000 allocations from the system heap by the client, ms", "heap", "alloc_direct_ms_per_1000_median", 1)
+row("heap: 1000 allocations through the compositor, ms (Weston: none)", "heap", "alloc_compositor_ms_per_1000_median", 1)
+
+
+def own(name, test, k, target=""):
+    """A ratio within our compositor (each round's own), where Weston has nothing to compare."""
+    vals = [num(d, k) for _, d in sorted(R[test]["ours"].items())]
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return
+    m = statistics.median(vals)
+    verdict = ""
+    if target:
+        limit = float(re.sub(r"[^\d.]", "", target))
+        verdict = f"{'yes' if m <= limit else 'no'} ({sum(v <= limit for v in vals)} of {len(vals)} rounds)"
+        met.append(f"- {name}: median {m:.2f}, target {target}: {verdict}")
+    rng = f" [{min(vals):.2f}–{max(vals):.2f}]" if len(vals) > 1 else ""
+    rows.append(f"| {name} | | | **{m:.2f}**{rng} | {target} | {verdict} | | |")
+
+
+own("heap: feedback + hints done / feedback done alone (ours, same boot, alternating connections)", "heap", "hints_ratio", "≤ 1.1")
+own("heap: allocation through the compositor / by the client itself (ours)", "heap", "alloc_ratio")
+
 # Per round, in the order they ran: what the ratios above are made of.
 rounds = []
 for t, k, nd in (("create-destroy", "buffers_per_s_median", 0), ("create-destroy", "compositor_cpu_ms_per_1000_median", 0),
-                 ("present", "cpu_ms_per_frame", 2)):
+                 ("present", "cpu_ms_per_frame", 2), ("heap", "hints_ratio", 2), ("heap", "alloc_ratio", 2)):
     for r in sorted(set(R[t]["ours"]) | set(R[t]["weston"])):
         cells = []
         for w in ("ours", "weston", "ours-baseline"):
@@ -136,7 +161,7 @@ for t in TESTS:
     for w in WHO:
         for r, d in sorted(R[t][w].items()):
             for k in ("format", "planes", "dmabuf_version", "table_size", "tranches", "v3_modifier_events", "size", "refresh_ms",
-                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds"):
+                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds", "heap_hints", "heap_alloc"):
                 if k in d:
                     notes.append(f"- {t} / {w} / round {r}: `{k}` = {d[k]}")
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/vm-run.sh [--no-build] -- the VM benchmarks: our compositor vs Weston 14 on vkms, in the VM of tests/vm.
-# Three VM boots, one per comparison (create-destroy, feedback, present); in each, bench/vm-guest.sh runs ours
+# Four VM boots, one per comparison (create-destroy, feedback, present, heap); in each, bench/vm-guest.sh runs ours
 # and Weston with the same C# client (bench/VmBench), alternately, BENCH_ROUNDS rounds. Writes
 # bench/results/vm-DATE.md (UTC date; -2, -3 ... for later runs that day) with the raw client outputs, compositor
 # logs and the host's load (sampled every 5 s) in bench/results/vm-DATE[-N]/.
@@ -8,7 +8,7 @@
 # BENCH_REVERSE=1 (Weston first in round 1), COMPOSITOR_BIN (artifacts/compositor/compositor), BENCH_BASELINE_BIN
 # (another build of ours, measured in every round as information), BENCH_WAIT_QUIET (300: seconds to wait, before
 # each VM boot, for a host with no other VM and a 1-minute load under 1.5; 0: do not wait), BENCH_TESTS (which of
-# create-destroy feedback present to run; all by default), and tests/vm/run.sh's knobs.
+# create-destroy feedback present heap to run; all by default), BENCH_HEAP_N, BENCH_ALLOC_N, BENCH_ALLOC_ROUNDS, and tests/vm/run.sh's knobs.
 set -uo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
@@ -51,7 +51,7 @@ mkdir -p "$RAW"
 ( while :; do echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg) $(pgrep -c qemu-system)"; sleep 5; done ) > "$RAW/hostload.txt" &
 SAMPLER=$!
 trap 'kill $SAMPLER 2>/dev/null; rm -rf "$BINDIR"' EXIT
-ENVS="BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_CREATE_N=${BENCH_CREATE_N:-2000} BENCH_CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} BENCH_FEEDBACK_N=${BENCH_FEEDBACK_N:-50} BENCH_PRESENT_S=${BENCH_PRESENT_S:-10} BENCH_REVERSE=${BENCH_REVERSE:-0} BENCH_FRESH_N=${BENCH_FRESH_N:-200}"
+ENVS="BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_CREATE_N=${BENCH_CREATE_N:-2000} BENCH_CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} BENCH_FEEDBACK_N=${BENCH_FEEDBACK_N:-50} BENCH_PRESENT_S=${BENCH_PRESENT_S:-10} BENCH_REVERSE=${BENCH_REVERSE:-0} BENCH_FRESH_N=${BENCH_FRESH_N:-200} BENCH_HEAP_N=${BENCH_HEAP_N:-50} BENCH_ALLOC_N=${BENCH_ALLOC_N:-1000} BENCH_ALLOC_ROUNDS=${BENCH_ALLOC_ROUNDS:-6}"
 ENVS="$ENVS COMPOSITOR_BIN=$BINDIR/compositor"
 [ -n "$BASE_BIN" ] && ENVS="$ENVS BENCH_BASELINE_BIN=$BINDIR/compositor-baseline"
 # Another VM on the 2-core host slows this one by tens of percent in bursts that no alternation cancels: wait it out.
@@ -63,7 +63,7 @@ wait_quiet() {
   done
   echo "not quiet after ${waited} s: $(pgrep -c qemu-system) other VM(s), load $(cut -d' ' -f1 /proc/loadavg)"
 }
-for t in ${BENCH_TESTS:-create-destroy feedback present}; do
+for t in ${BENCH_TESTS:-create-destroy feedback present heap}; do
   echo "bench: $t"
   echo "wait_$t $(wait_quiet)" >> "$RAW/machine.txt"
   echo "load_before_$t $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"

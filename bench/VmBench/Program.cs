@@ -16,6 +16,12 @@ using Wayland.Client.Protocol;
 //   feedback N                N connections one after another: time from bind(zwp_linux_dmabuf_v1 v5) +
 //                             get_default_feedback to the feedback's done
 //   rss N                     compositor VmRSS with 0, 1 and N connections, each holding a default feedback
+//   heap-hints N              N connections one after another, alternately (a) bind zwp_linux_dmabuf_v1 v5 +
+//                             get_default_feedback to its done and (b) the same plus compositor_heap_hints_manager_v1
+//                             .get_hints on that feedback, to both dones; (b) is skipped where the global is absent
+//   heap-alloc N ROUNDS       N 256x256 XRGB8888 LINEAR buffers a round, alternately (a) through the compositor
+//                             (allocate to its buffer event, destroy, close) and (b) from /dev/dma_heap/system by the
+//                             client itself (DMA_HEAP_IOCTL_ALLOC, close); ms per 1000; (a) skipped where absent
 //   present SECONDS W H       a fullscreen toplevel showing 2 alternating XRGB8888 LINEAR udmabuf buffers, one
 //                             commit per frame callback, a presentation feedback per commit
 static class Program
@@ -33,6 +39,8 @@ static class Program
                 case "create-destroy-fresh": CreateDestroyFresh(socket, pid, int.Parse(rest[0]), int.Parse(rest[1])); break;
                 case "feedback": FeedbackLatency(socket, int.Parse(rest[0])); break;
                 case "rss": Rss(socket, pid, int.Parse(rest[0])); break;
+                case "heap-hints": HeapHints(socket, int.Parse(rest[0])); break;
+                case "heap-alloc": HeapAlloc(socket, int.Parse(rest[0]), int.Parse(rest[1])); break;
                 case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
                 default: Console.Error.WriteLine($"unknown mode {mode}"); return 2;
             }
@@ -142,12 +150,19 @@ static class Program
         public double BindToDoneMs;
         public int Version, Pairs;
 
-        public static FeedbackClient Open(string socket)
+        /// <summary>Whether the compositor offered compositor_heap_hints_manager_v1 (asked with <c>withHints</c>).</summary>
+        public bool HadHints;
+
+        public static FeedbackClient Open(string socket, bool withHints = false)
         {
             var fc = new FeedbackClient { Conn = Connection.Connect(socket) };
             var reg = fc.Conn.Display.GetRegistry();
-            uint name = 0, version = 0;
-            reg.OnGlobal += (n, iface, v) => { if (iface == "zwp_linux_dmabuf_v1") { name = n; version = v; } };
+            uint name = 0, version = 0, hintsName = 0;
+            reg.OnGlobal += (n, iface, v) =>
+            {
+                if (iface == "zwp_linux_dmabuf_v1") { name = n; version = v; }
+                if (iface == "compositor_heap_hints_manager_v1") hintsName = n;
+            };
             fc.Conn.Roundtrip();
             var sw = Stopwatch.StartNew();
             fc.Version = (int)Math.Min(version, 5);
@@ -162,9 +177,17 @@ static class Program
                 return fc;
             }
             var dmabuf = reg.Bind<ZwpLinuxDmabufV1>(name, 5);
-            fc.Listener = new FeedbackListener(dmabuf.GetDefaultFeedback());
+            var feedback = dmabuf.GetDefaultFeedback();
+            fc.Listener = new FeedbackListener(feedback);
+            bool hintsDone = true;
+            if (withHints && hintsName != 0)
+            {
+                fc.HadHints = true;
+                hintsDone = false;
+                reg.Bind<CompositorHeapHintsManagerV1>(hintsName, 1).GetHints(feedback).OnDone += () => hintsDone = true;
+            }
             fc.Conn.Flush();
-            while (fc.Listener.Received.Count == 0) fc.Conn.Dispatch();
+            while (fc.Listener.Received.Count == 0 || !hintsDone) fc.Conn.Dispatch();
             fc.BindToDoneMs = sw.Elapsed.TotalMilliseconds;
             return fc;
         }
@@ -189,6 +212,78 @@ static class Program
         }
         Console.WriteLine($"feedback_ms_all {string.Join(',', ms.Select(F))}");
         Console.WriteLine($"feedback_ms_median {F(Median(ms))}");
+    }
+
+    // ---- heap hints and allocation ----
+    static void HeapHints(string socket, int n)
+    {
+        var alone = new List<double>();
+        var hinted = new List<double>();
+        bool offered = false;
+        for (int i = 0; i < 2 * n + 2; i++)
+        {
+            bool withHints = i % 2 == 1;
+            using var fc = FeedbackClient.Open(socket, withHints);
+            offered |= fc.HadHints;
+            if (i < 2) continue; // one warm-up of each
+            if (!withHints) alone.Add(fc.BindToDoneMs);
+            else if (fc.HadHints) hinted.Add(fc.BindToDoneMs);
+        }
+        Console.WriteLine($"feedback_alone_ms_median {F(Median(alone))}");
+        if (!offered) { Console.WriteLine("heap_hints absent"); return; }
+        Console.WriteLine($"feedback_hints_ms_median {F(Median(hinted))}");
+        Console.WriteLine($"feedback_hints_ms_all {string.Join(',', hinted.Select(F))}");
+        Console.WriteLine($"feedback_alone_ms_all {string.Join(',', alone.Select(F))}");
+        Console.WriteLine($"hints_ratio {F(Median(hinted) / Median(alone))}");
+    }
+
+    static void HeapAlloc(string socket, int n, int rounds)
+    {
+        const int W = 256, H = 256;
+        const long Size = W * 4 * H; // rows of 1024 bytes are 64-aligned already, 64 pages
+        using var c = WaylandClient.Connect(socket);
+        var manager = c.BindOrNull<CompositorHeapHintsManagerV1>();
+        using var heap = DmaHeapAllocator.Open("system");
+        var viaCompositor = new List<double>();
+        var direct = new List<double>();
+        double Direct(int count)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++) heap.Allocate(Size).Dispose();
+            return sw.Elapsed.TotalMilliseconds * 1000.0 / count;
+        }
+        double Compositor(int count)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++)
+            {
+                var a = manager!.Allocate(W, H, Fourcc.Xrgb8888, 0, 0);
+                bool got = false;
+                string? failed = null;
+                a.OnBuffer += (fd, _, _) => { fd.Dispose(); got = true; };
+                a.OnFailed += r => failed = r;
+                c.Connection.Flush();
+                while (!got && failed == null) c.Connection.Dispatch();
+                if (failed != null) throw new InvalidOperationException("allocation failed: " + failed);
+                a.Destroy();
+            }
+            return sw.Elapsed.TotalMilliseconds * 1000.0 / count;
+        }
+        // A warm-up of each (the compositor opens the heap at its first allocation), then rounds whose order alternates.
+        if (manager != null) Compositor(50);
+        Direct(50);
+        for (int r = 0; r < rounds; r++)
+        {
+            if (manager != null && r % 2 == 0) viaCompositor.Add(Compositor(n));
+            direct.Add(Direct(n));
+            if (manager != null && r % 2 == 1) viaCompositor.Add(Compositor(n));
+        }
+        Console.WriteLine($"alloc_direct_ms_per_1000_median {F(Median(direct))}");
+        Console.WriteLine($"alloc_direct_ms_per_1000_all {string.Join(',', direct.Select(F))}");
+        if (manager == null) { Console.WriteLine("heap_alloc absent"); return; }
+        Console.WriteLine($"alloc_compositor_ms_per_1000_median {F(Median(viaCompositor))}");
+        Console.WriteLine($"alloc_compositor_ms_per_1000_all {string.Join(',', viaCompositor.Select(F))}");
+        Console.WriteLine($"alloc_ratio {F(Median(viaCompositor) / Median(direct))}");
     }
 
     static long RssKb(int pid)

@@ -43,6 +43,11 @@ public sealed class LinearImage : IDisposable
         return image;
     }
 
+    /// <summary>An image over a dma-buf someone else laid out and filled (a camera's frame, a buffer the compositor
+    /// allocated): the image owns <paramref name="fd"/> from now on.</summary>
+    public static LinearImage Wrap(DmaBufHandle fd, int width, int height, uint format, params (uint Offset, uint Stride)[] planes) =>
+        new(fd, width, height, format, planes, isDmaBuf: true);
+
     /// <summary>Writes new pixels into the same buffer (between DMA_BUF_IOCTL_SYNC start/end for a dma-buf);
     /// a compositor that shows it sees them after the client's next damaging commit.</summary>
     public void Redraw(Func<int, int, uint> pixel) => Fill(pixel, _isDmaBuf);

@@ -54,7 +54,7 @@ try
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);
     server.AddGlobal(LinuxDmabuf.LinuxDmabufGlobal.Create(server.Display, dmabuf));
     // Heap hints follow feedback: without a main device there is neither.
-    if (server.Devices.Main != null) server.AddGlobal(new HeapHintsGlobal(server).Global);
+    if (server.Devices.Main != null) { server.HeapHints = new HeapHintsGlobal(server); server.AddGlobal(server.HeapHints.Global); }
     // Fences are waited for in the event loop (poll on the sync_file), which every kernel with dma-bufs can do.
     server.AddGlobal(ExplicitSyncGlobal.Create(server));
     if (DrmSyncobjGlobal.TryCreate(server, (backend as Compositor.Backends.Drm.DrmBackend)?.Device) is { } syncobj) server.AddGlobal(syncobj);

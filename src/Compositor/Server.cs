@@ -43,6 +43,8 @@ public sealed class Server : IDisposable
     /// <summary>The DRM devices the compositor uses, made once at start-up (Program) before any global.</summary>
     public Devices.DeviceSet Devices { get; set; } = Compositor.Devices.DeviceSet.None;
     public DebugGlobal? Debug { get; set; }
+    /// <summary>Heap hints and allocation for clients; null without a main device.</summary>
+    public HeapHintsGlobal? HeapHints { get; set; }
     public SeatGlobal? Seat { get; set; }
     public DataDeviceGlobal? DataDevices { get; set; }
 

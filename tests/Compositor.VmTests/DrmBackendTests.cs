@@ -15,43 +15,9 @@ namespace Compositor.VmTests;
 /// </summary>
 public class DrmBackendTests
 {
-    const WpPresentationFeedback.Kind ScanoutFlags = WpPresentationFeedback.Kind.Vsync | WpPresentationFeedback.Kind.HwClock |
-                                                     WpPresentationFeedback.Kind.HwCompletion | WpPresentationFeedback.Kind.ZeroCopy;
+    const WpPresentationFeedback.Kind ScanoutFlags = ScanoutWatch.ScanoutFlags;
 
-    static GuestCompositor Drm(string name, params string[] extra) => new(name, ["--backend=drm", "--debug", .. extra]);
-
-    /// <summary>A surface's scanout status and presentation as the client sees them.</summary>
-    sealed class Watched
-    {
-        public Watched(WaylandClient c, WlSurface surface)
-        {
-            Surface = surface;
-            c.Bind<CompositorDebugV1>().GetScanoutStatus(surface).OnStatus += (plane, reasons, text) => { Plane = plane; Reasons = reasons; Description = text; };
-        }
-
-        public WlSurface Surface { get; }
-        public uint Plane { get; private set; }
-        public CompositorScanoutStatusV1.Reason Reasons { get; private set; }
-        public string Description { get; private set; } = "";
-        public WpPresentationFeedback.Kind? Presented { get; private set; }
-        readonly Dictionary<LinearImage, WlBuffer> _buffers = new();
-
-        /// <summary>Shows the image and waits until that commit was presented.</summary>
-        public void Show(WaylandClient c, LinearImage image)
-        {
-            Presented = null;
-            var fb = c.Presentation!.Feedback(Surface);
-            fb.OnPresented += (_, _, _, _, _, _, flags) => Presented = flags;
-            bool discarded = false;
-            fb.OnDiscarded += () => discarded = true;
-            if (!_buffers.TryGetValue(image, out var buffer)) _buffers[image] = buffer = image.CreateBuffer(c.Dmabuf!);
-            Surface.Attach(buffer, 0, 0);
-            Surface.DamageBuffer(0, 0, image.Width, image.Height);
-            Surface.Commit();
-            c.DispatchUntil(() => Presented != null || discarded, GuestCompositor.Patience);
-            Assert.False(discarded, "the commit's presentation feedback was discarded");
-        }
-    }
+    internal static GuestCompositor Drm(string name, params string[] extra) => new(name, ["--backend=drm", "--debug", .. extra]);
 
     [Fact]
     public void RunsOnVkmsAndWlOutputShowsItsMode()
@@ -74,12 +40,12 @@ public class DrmBackendTests
         var back = client.CreateToplevel(t => t.SetFullscreen(null));
         Assert.Equal((1024, 768), (back.Width, back.Height));
         using var left = LinearImage.Create(udmabuf, 1024, 768, Fourcc.Xrgb8888, (x, _) => x < 512 ? 0xFF102030u : 0xFF405060u);
-        var backWatch = new Watched(client, back.Surface);
+        var backWatch = new ScanoutWatch(client, back.Surface);
         backWatch.Show(client, left);
         // ... a small one in front of it on an overlay (the second toplevel cascades to 32,32).
         var front = client.CreateToplevel();
         using var square = LinearImage.Create(udmabuf, 64, 64, Fourcc.Argb8888, (_, _) => 0xFFC0FFEE);
-        var frontWatch = new Watched(client, front.Surface);
+        var frontWatch = new ScanoutWatch(client, front.Surface);
         frontWatch.Show(client, square);
         client.Roundtrip();
 
@@ -109,7 +75,7 @@ public class DrmBackendTests
         Assert.DoesNotContain(feedback.Last!.Tranches, t => t.Flags.HasFlag(ZwpLinuxDmabufFeedbackV1.TrancheFlags.Scanout));
 
         // XBGR8888: the CPU renderer reads it, no vkms plane takes it.
-        var watch = new Watched(client, top.Surface);
+        var watch = new ScanoutWatch(client, top.Surface);
         using var xbgr = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xbgr8888, (_, _) => 0xFF123456);
         watch.Show(client, xbgr);
         Assert.Equal(0u, watch.Plane);
@@ -150,7 +116,7 @@ public class DrmBackendTests
         var back = client.CreateToplevel();
         using var feedback = new FeedbackListener(client.Dmabuf!.GetSurfaceFeedback(back.Surface));
         client.Roundtrip();
-        var watch = new Watched(client, back.Surface);
+        var watch = new ScanoutWatch(client, back.Surface);
         using var xbgr = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xbgr8888, (_, _) => 0xFF123456);
         watch.Show(client, xbgr);
         client.DispatchUntil(() => feedback.Received.Count == 2, GuestCompositor.Patience);

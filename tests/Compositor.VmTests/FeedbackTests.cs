@@ -18,9 +18,9 @@ namespace Compositor.VmTests;
 public sealed partial class FeedbackTests
 {
     /// <summary>wayland-info's view of zwp_linux_dmabuf_v1 (its -i output).</summary>
-    sealed record InfoDmabuf(uint Version, ulong? MainDevice, List<(ulong Target, string Flags, List<(uint, ulong)> Pairs)> Tranches, List<(uint, ulong)> UntranchedPairs);
+    internal sealed record InfoDmabuf(uint Version, ulong? MainDevice, List<(ulong Target, string Flags, List<(uint, ulong)> Pairs)> Tranches, List<(uint, ulong)> UntranchedPairs);
 
-    static InfoDmabuf ParseWaylandInfo(string text)
+    internal static InfoDmabuf ParseWaylandInfo(string text)
     {
         var header = InterfaceLine().Match(text);
         Assert.True(header.Success, "wayland-info does not list zwp_linux_dmabuf_v1:\n" + text);
@@ -56,7 +56,7 @@ public sealed partial class FeedbackTests
     [GeneratedRegex(@"0x([0-9A-Fa-f]{8}) = '.{4}'; 0x([0-9A-Fa-f]{16})")]
     private static partial Regex PairLine();
 
-    string WaylandInfo(GuestCompositor comp)
+    internal static string WaylandInfo(GuestCompositor comp)
     {
         var run = comp.RunClient("wayland-info", ["-i", "zwp_linux_dmabuf_v1"], GuestCompositor.Patience);
         Assert.True(run.ExitCode == 0 && !run.Stopped, "wayland-info failed: " + run + comp.LogTail());

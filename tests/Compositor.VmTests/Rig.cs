@@ -33,6 +33,9 @@ internal static class Rig
             ? bin
             : Path.Combine(RepoRoot, "artifacts", "compositor", "compositor");
 
+    /// <summary>The dmabuf-info tool (tools/dmabuf-info), published by test.sh into artifacts/dmabuf-info.</summary>
+    public static string DmabufInfoBinary => Path.Combine(RepoRoot, "artifacts", "dmabuf-info", "dmabuf-info");
+
     /// <summary>Fails with a message that names the missing kernel feature instead of a bare ENOENT.</summary>
     public static void RequireDeviceNode(string path, string kernelFeature)
     {

@@ -23,7 +23,7 @@ load() { # load NAME [PARAMS...]
 }
 # 9p and overlay first; the DRM drivers later, in a fixed order.
 for m in $(cat $MODULES/load-order); do
-  case $m in drm|drm_*|vkms|vgem|virtio_gpu|virtio_dma_buf) ;; *) load $m ;; esac
+  case $m in drm|drm_*|vkms|vgem|virtio_gpu|virtio_dma_buf|vivid) ;; *) load $m ;; esac
 done
 # msize: 512000 is the most the virtio transport accepts (larger values are cut down, with a warning).
 ninep() { mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000${3:+,$3} "$1" "$2"; }
@@ -43,6 +43,8 @@ load drm; load drm_kms_helper; load drm_shmem_helper
 load vkms $VKMS_PARAMS
 load vgem
 load virtio_dma_buf; load virtio_gpu $VIRTIO_GPU_PARAMS
+# vivid (V4L2's virtual camera: /dev/video*, a test pattern), after the DRM drivers: it also makes a framebuffer.
+load vivid
 for m in $(cat $MODULES/load-order); do load $m; done
 log "modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 

@@ -28,6 +28,7 @@
 set -u
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+. "$HERE/initramfs.sh"
 case "${1:-}" in -h|--help) sed -n '2,/^set -u$/{/^set -u$/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;; esac
 [ $# -eq 1 ] || { echo "usage: tests/vm/run.sh 'COMMAND'   (knobs: tests/vm/run.sh --help)" >&2; exit 2; }
 
@@ -36,8 +37,8 @@ export COMPOSITOR_VM_DIR=$CACHE
 kernel_ready() {
   KVER=$(cat "$CACHE/kver" 2>/dev/null)
   KERNEL=$CACHE/kernel/$KVER/boot/vmlinuz-$KVER
-  INITRAMFS=$CACHE/initramfs-$KVER.cpio.zst
-  [ -n "$KVER" ] && [ -f "$KERNEL" ] && [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$HERE/guest-init.sh" ] &&
+  INITRAMFS=$(initramfs_path "$CACHE" "$KVER")
+  [ -n "$KVER" ] && [ -f "$KERNEL" ] && [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$HERE/setup.sh" ] &&
     [ -f "$CACHE/trixie-root/.complete" ]
 }
 if ! kernel_ready; then

@@ -20,6 +20,7 @@
 #   COMPOSITOR_VM_EXTRA_PACKAGES  more trixie packages for the guest root
 set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+. "$HERE/initramfs.sh"
 UPDATE=0
 for arg in "$@"; do
   case "$arg" in
@@ -245,9 +246,10 @@ fi
 # -------------------------------------------------------------------------------------------------------
 # The initramfs: busybox, guest-init.sh as /init, and the modules the guest loads. No depmod or modprobe on
 # either side: the load order is resolved here from each module's "depends=" field.
-INITRAMFS=$CACHE/initramfs-$KVER.cpio.zst
-if [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$HERE/guest-init.sh" ] && [ "$INITRAMFS" -nt "$HERE/setup.sh" ] &&
-   [ "$INITRAMFS" -nt "$VKMS/vkms.ko" ]; then
+INITRAMFS=$(initramfs_path "$CACHE" "$KVER")
+# Those of other checkouts (another guest-init.sh or module list) are kept while in use, then pruned.
+find "$CACHE" -maxdepth 1 -name 'initramfs-*.cpio.zst' ! -path "$INITRAMFS" -mtime +3 -delete
+if [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$HERE/setup.sh" ] && [ "$INITRAMFS" -nt "$VKMS/vkms.ko" ]; then
   cached "initramfs"
 else
   step "initramfs"
@@ -272,7 +274,7 @@ else
     for dep in $(modinfo -F depends "${MODPATH[$name]}" | tr , ' '); do add_module "$dep"; done
     ORDER+=("$name")
   }
-  for m in 9p 9pnet_virtio overlay vkms vgem virtio_gpu; do add_module $m; done
+  for m in $GUEST_MODULES; do add_module $m; done
   for m in "${ORDER[@]}"; do
     case "${MODPATH[$m]}" in
       *.xz) xz -dc "${MODPATH[$m]}" ;; *.zst) zstd -qdc "${MODPATH[$m]}" ;; *) cat "${MODPATH[$m]}" ;;

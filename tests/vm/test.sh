@@ -4,7 +4,8 @@
 #   1. setup    tests/vm/setup.sh (about a second when cached)
 #   2. build    on the host: tests/Compositor.VmTests published self-contained for linux-x64 into
 #               artifacts/vm-tests/bin (the guest root has no dotnet); the compositor with NativeAOT into
-#               artifacts/compositor when that binary is missing and src/Compositor exists
+#               artifacts/compositor when that binary is missing and src/Compositor exists, and
+#               tools/dmabuf-info into artifacts/dmabuf-info likewise
 #   3. boot+run one VM (tests/vm/run.sh) that runs the test executable directly: `dotnet test` under the
 #               VM's emulation takes twice as long
 #
@@ -49,6 +50,12 @@ if [ -z "${COMPOSITOR_BIN:-}" ] && [ ! -x "$COMPOSITOR_DEFAULT" ] && [ -f src/Co
          -o artifacts/compositor -nologo -v:q; then
     echo "vm-tests: publishing src/Compositor failed; the compositor smoke test will fail" >&2
   fi
+fi
+# dmabuf-info, the client tool the tests run (also as an unprivileged user), the same way: built when missing.
+if [ ! -x artifacts/dmabuf-info/dmabuf-info ] && [ -f tools/dmabuf-info/dmabuf-info.csproj ]; then
+  echo "vm-tests: no artifacts/dmabuf-info/dmabuf-info yet: publishing tools/dmabuf-info with NativeAOT"
+  timeout 900 dotnet publish tools/dmabuf-info/dmabuf-info.csproj -c Release -r linux-x64 -o artifacts/dmabuf-info -nologo -v:q ||
+    echo "vm-tests: publishing tools/dmabuf-info failed; its tests will fail" >&2
 fi
 T2=$(now)
 echo "vm-tests: build $(seconds "$T1" "$T2") s"

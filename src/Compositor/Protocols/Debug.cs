@@ -1,5 +1,5 @@
-// compositor_debug_v1 (protocols/compositor-debug-v1.xml): the scanout status of surfaces, for tests and
-// developers. Offered only with --debug, as weston offers weston_debug only with --debug.
+// compositor_debug_v1 (protocols/compositor-debug-v1.xml): the scanout status of surfaces and the heap allocations
+// held for clients, for tests and developers. Offered only with --debug, as weston offers weston_debug only with --debug.
 using Compositor.Scene;
 using Wayland.Server;
 using Wayland.Server.Protocol;
@@ -9,11 +9,16 @@ namespace Compositor.Protocols;
 public sealed class DebugGlobal
 {
     readonly List<ScanoutStatusResource> _watchers = new();
+    readonly Server _server;
 
     public DebugGlobal(Server server)
     {
-        Global = new Global(server.Display, CompositorDebugV1.Interface, 1, id => new DebugResource(id, this));
+        _server = server;
+        Global = new Global(server.Display, CompositorDebugV1.Interface, 2, id => new DebugResource(id, this));
     }
+
+    /// <summary>Read at each request: HeapHints is made after this global.</summary>
+    internal (long Bytes, int Buffers, int Clients) HeapTotals => _server.HeapHints?.Totals ?? default;
 
     public Global Global { get; }
 
@@ -31,7 +36,15 @@ sealed class DebugResource(NewId id, DebugGlobal global) : CompositorDebugV1(id)
 {
     protected override void OnGetScanoutStatus(NewId id, Ref<WlSurface> surface) =>
         global.Watch(new ScanoutStatusResource(id, SurfaceResource.From(surface)!, global));
+
+    protected override void OnGetHeapUsage(NewId id)
+    {
+        var (bytes, buffers, clients) = global.HeapTotals;
+        new HeapUsageResource(id).SendUsage((uint)((ulong)bytes >> 32), (uint)bytes, (uint)buffers, (uint)clients);
+    }
 }
+
+sealed class HeapUsageResource(NewId id) : CompositorHeapUsageV1(id);
 
 sealed class ScanoutStatusResource(NewId id, Surface surface, DebugGlobal global) : CompositorScanoutStatusV1(id)
 {

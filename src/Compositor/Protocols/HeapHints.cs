@@ -32,8 +32,8 @@ public sealed class HeapHintsGlobal
     internal DeviceSet Devices => _server.Devices;
     internal Limits Limits => _server.Options.Limits;
 
-    /// <summary>Bytes and buffers allocated for clients now (all clients).</summary>
-    public (long Bytes, int Buffers) Totals => (Usage.Values.Sum(u => u.Bytes), Usage.Values.Sum(u => u.Buffers));
+    /// <summary>Bytes and buffers allocated for clients now, and how many clients hold any (compositor_debug_v1).</summary>
+    public (long Bytes, int Buffers, int Clients) Totals => (Usage.Values.Sum(u => u.Bytes), Usage.Values.Sum(u => u.Buffers), Usage.Count);
 
     internal static IReadOnlyCollection<uint> Groups(Client c) => NodeAccess.GroupsOf(c.Pid, c.Gid);
 
