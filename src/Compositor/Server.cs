@@ -249,6 +249,7 @@ public sealed class Server : IDisposable
         Log.Info("shutting down");
         // At exit, what is readable now: the loop is not run again to wait for a frame in flight.
         if (Options.ScreenshotPath != null && Outputs.Count > 0) WriteScreenshot(Outputs[0], Outputs[0].ReadPixels());
+        else LogRenderStats();
     }
 
     /// <summary>SIGUSR1: the first output as soon as what it shows can be read (never waiting on the loop).</summary>
@@ -272,7 +273,6 @@ public sealed class Server : IDisposable
 
     public void Dispose()
     {
-        if (Renderer != null) LogRenderStats();
         // Clients first: destroying their surfaces still damages outputs and schedules repaints.
         Display.DestroyClients();
         foreach (var o in Outputs) o.Dispose();

@@ -198,7 +198,7 @@ public sealed unsafe class CpuRenderer : IRenderer
     }
 
     /// <summary>One pixel as premultiplied ARGB.</summary>
-    static uint ReadPixel(PixelAccess px, int x, int y)
+    internal static uint ReadPixel(PixelAccess px, int x, int y)
     {
         byte* row = px.Data + (long)y * px.Stride;
         uint f = px.Fourcc;
