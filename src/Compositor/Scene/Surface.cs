@@ -268,9 +268,7 @@ public sealed class Surface
         var damage = Damage;
         foreach (var r in s.Damage) damage = damage.Union(r);
         foreach (var r in s.BufferDamage)
-            damage = damage.Union(simpleMapping
-                ? new Rect(r.X / Scale, r.Y / Scale, (r.Width + Scale - 1) / Scale + 1, (r.Height + Scale - 1) / Scale + 1)
-                : new Rect(0, 0, Width, Height));
+            damage = damage.Union(simpleMapping ? BufferToSurface(r, Scale) : new Rect(0, 0, Width, Height));
         if (oldRect != (Width, Height)) damage = damage.Union(new Rect(0, 0, Math.Max(Width, oldRect.Width), Math.Max(Height, oldRect.Height)));
         if (Buffer != null)
         {
@@ -314,6 +312,18 @@ public sealed class Surface
     {
         foreach (var child in Stack.ToArray())
             if (child != this && child.IsEffectivelySynchronized) child.ApplyCachedFromParent();
+    }
+
+    /// <summary>The surface rectangle that covers buffer rectangle <paramref name="r"/> at buffer scale
+    /// <paramref name="scale"/>: edges rounded outwards, and no wider (a wider one would repaint pixels outside the
+    /// client's damage from the new buffer).</summary>
+    static Rect BufferToSurface(Rect r, int scale)
+    {
+        if (scale == 1) return r;
+        static long FloorDiv(long a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+        long x0 = FloorDiv(r.X, scale), y0 = FloorDiv(r.Y, scale);
+        long x1 = -FloorDiv(-((long)r.X + r.Width), scale), y1 = -FloorDiv(-((long)r.Y + r.Height), scale);
+        return new Rect((int)x0, (int)y0, (int)Math.Min(int.MaxValue, x1 - x0), (int)Math.Min(int.MaxValue, y1 - y0));
     }
 
     void UpdateSize()
