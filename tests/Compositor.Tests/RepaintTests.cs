@@ -56,7 +56,7 @@ public class RepaintTests(SharedCompositor shared) : IClassFixture<SharedComposi
         c.CommitPresented(top.Surface);
         AssertPicture(comp.Screenshot(), (x, y) => a.Contains(x, y) ? Second(x, y) : First(x, y), "after the second buffer");
 
-        var b = new Rect(40, 5, 8, 30); // overlaps neither a nor the window's edge
+        var b = new Rect(20, 15, 20, 10); // half over a: what the second buffer painted there must go
         top.Surface.Attach(first.Buffer, 0, 0);
         top.Surface.Damage(b.X, b.Y, b.W, b.H);
         c.CommitPresented(top.Surface);
