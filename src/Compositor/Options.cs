@@ -21,6 +21,8 @@ public sealed record Options
     public bool NoPlanes { get; init; }
     /// <summary>Do not import dma-bufs through EGL (only the CPU importer reads them; implicit modifiers are refused).</summary>
     public bool NoEgl { get; init; }
+    /// <summary>"gl" or "cpu"; null: GL where EGL imports dma-bufs on a GPU, else CPU (RendererFactory).</summary>
+    public string? Renderer { get; init; }
     /// <summary>Offer compositor_debug_v1 (scanout status of surfaces).</summary>
     public bool Debug { get; init; }
     public Limits Limits { get; init; } = new();
@@ -34,6 +36,8 @@ public sealed record Options
           --device=PATH         drm: the KMS device (default: the first card with connectors)
           --drm-writeback       drm: show on the writeback connector (screenshots read back the CRTC)
           --no-planes           drm: composite everything (no direct scanout)
+          --renderer=R          gl or cpu (default: gl where the main device's EGL imports dma-bufs
+                                and is not a software rasterizer, else cpu)
           --no-egl              import dma-bufs for the CPU only (no EGL importer: implicit and tiled
                                 modifiers are refused)
           --debug               offer compositor_debug_v1 (why surfaces are or are not scanned out)
@@ -76,6 +80,7 @@ public sealed record Options
             {
                 "socket" => o with { Socket = value },
                 "backend" => o with { Backend = value },
+                "renderer" => value is "gl" or "cpu" ? o with { Renderer = value } : throw new UsageException($"unknown renderer '{value}' (available: gl, cpu)"),
                 "width" => o with { Width = Positive(name, value) },
                 "height" => o with { Height = Positive(name, value) },
                 "refresh" => o with { RefreshMilliHz = Positive(name, value) },

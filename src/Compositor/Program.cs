@@ -37,8 +37,8 @@ try
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
     var drm = backend as Compositor.Backends.Drm.DrmBackend;
     string? mainPath = options.DmabufDevice == "none" ? null : options.DmabufDevice ?? drm?.DevicePath ?? LinuxKernel.Drm.DrmDiscovery.DefaultDevice();
-    var importers = Compositor.Buffers.DmabufHost.OpenImporters(mainPath, egl: !options.NoEgl);
-    var rendererPairs = importers.Item2 is { } egl ? importers.Item1.Formats.Union(egl.Formats) : importers.Item1.Formats;
+    server.Renderer = Compositor.Render.RendererFactory.Create(options, mainPath);
+    var rendererPairs = server.Renderer.DmabufFormats;
     var heapConfig = LinuxKernel.DmaBuf.HeapConfig.Load(options.HeapConfig);
     foreach (var problem in heapConfig.Problems) Log.Error($"heap config: {problem}");
     var heapPolicy = new LinuxKernel.DmaBuf.HeapPolicy();
@@ -48,7 +48,7 @@ try
     foreach (var d in server.Devices.All)
         Log.Info($"device {d}: {d.PlanePairs.Count} plane pairs, {d.RendererPairs.Count} renderer pairs, {d.Syncobj?.ToString() ?? "syncobj not asked"}; " +
                  $"heaps: {(d.PreferredHeaps.Count == 0 ? "none" : string.Join(", ", d.PreferredHeaps))}");
-    var dmabuf = new Compositor.Buffers.DmabufHost(server.Devices.Main, importers);
+    var dmabuf = new Compositor.Buffers.DmabufHost(server.Devices.Main, server.Renderer.DmabufImporters);
     server.Dmabuf = dmabuf;
     if (options.Debug) { server.Debug = new DebugGlobal(server); server.AddGlobal(server.Debug.Global); }
     server.Buffers.AddFactory(dmabuf.TryCreateBuffer);

@@ -40,6 +40,8 @@ public sealed class Server : IDisposable
     internal XdgSurfaceResource? XdgSurfaceOf(Surface s) => XdgSurfaces.GetValueOrDefault(s);
     public string? SocketName { get; private set; }
     public DmabufHost? Dmabuf { get; set; }
+    /// <summary>What paints outputs (--renderer), made at start-up before the backend starts; owns the EGL display.</summary>
+    public Render.IRenderer Renderer { get; set; } = null!;
     /// <summary>The DRM devices the compositor uses, made once at start-up (Program) before any global.</summary>
     public Devices.DeviceSet Devices { get; set; } = Compositor.Devices.DeviceSet.None;
     public DebugGlobal? Debug { get; set; }
@@ -249,6 +251,7 @@ public sealed class Server : IDisposable
         Log.Info("shutting down");
         // At exit, what is readable now: the loop is not run again to wait for a frame in flight.
         if (Options.ScreenshotPath != null && Outputs.Count > 0) WriteScreenshot(Outputs[0], Outputs[0].ReadPixels());
+        else LogRenderStats();
     }
 
     /// <summary>SIGUSR1: the first output as soon as what it shows can be read (never waiting on the loop).</summary>
@@ -264,7 +267,11 @@ public sealed class Server : IDisposable
         if (pixels == null) { Log.Warning($"output {o.Name} cannot be read back"); return; }
         Render.PngWriter.WriteXrgb(Options.ScreenshotPath!, pixels, o.Width, o.Height);
         Log.Info($"screenshot of {o.Name} written to {Options.ScreenshotPath}");
+        LogRenderStats();
     }
+
+    /// <summary>Tests read this line to assert that the composition path read nothing back.</summary>
+    void LogRenderStats() => Log.Info($"renderer {Renderer.Name}: {Renderer.Stats}");
 
     public void Dispose()
     {
@@ -273,7 +280,7 @@ public sealed class Server : IDisposable
         foreach (var o in Outputs) o.Dispose();
         _wakeSource?.Dispose();
         foreach (var g in _globals) g.Dispose(); // before the display, which would destroy them itself
-        Dmabuf?.Dispose();                        // after the clients, whose buffers hold its EGLImages
+        Renderer?.Dispose();                      // after the clients, whose buffers hold its textures and EGLImages
         Display.Dispose();
         _wake.Dispose();
     }

@@ -13,7 +13,7 @@ namespace Egl;
 /// </summary>
 public sealed unsafe class EglDisplay : IDisposable
 {
-    readonly DrmDevice _device;
+    readonly DrmDevice? _device;
     readonly nint _gbm;
     readonly nint _display;
     readonly nint _context;
@@ -21,7 +21,7 @@ public sealed unsafe class EglDisplay : IDisposable
     readonly delegate* unmanaged<nint, int, int, ulong*, int*, int*, int> _queryModifiers;
     bool _disposed;
 
-    EglDisplay(DrmDevice device, nint gbm, nint display, nint context, HashSet<string> extensions, GL gl)
+    EglDisplay(DrmDevice? device, nint gbm, nint display, nint context, HashSet<string> extensions, GL gl)
     {
         _device = device;
         _gbm = gbm;
@@ -38,8 +38,9 @@ public sealed unsafe class EglDisplay : IDisposable
         }
     }
 
-    /// <summary>The DRM device node the display runs on.</summary>
-    public string DevicePath => _device.Path;
+    /// <summary>The DRM device node the display runs on; "surfaceless" for Mesa's device-less platform.</summary>
+    public string DevicePath => _device?.Path ?? "surfaceless";
+    public bool IsSurfaceless => _device == null;
     public IReadOnlySet<string> Extensions { get; }
     public IReadOnlySet<string> GlExtensions { get; }
     /// <summary>GL_RENDERER: "llvmpipe (...)" for Mesa's software fallback, the GPU's name otherwise.</summary>
@@ -75,23 +76,7 @@ public sealed unsafe class EglDisplay : IDisposable
             if (gbm == 0) throw new EglException($"gbm_create_device({devicePath}) failed");
             display = LibEgl.eglGetPlatformDisplay(LibEgl.EGL_PLATFORM_GBM_KHR, gbm, null);
             if (display == 0) throw EglException.Last("eglGetPlatformDisplay(GBM)");
-            int major, minor;
-            if (LibEgl.eglInitialize(display, &major, &minor) == 0) throw EglException.Last("eglInitialize");
-            var extensions = SplitExtensions(LibEgl.eglQueryString(display, LibEgl.EGL_EXTENSIONS));
-            foreach (var needed in (string[])["EGL_KHR_surfaceless_context", "EGL_KHR_no_config_context"])
-                if (!extensions.Contains(needed)) throw new EglException($"the EGL display on {devicePath} lacks {needed}");
-            if (LibEgl.eglBindAPI(LibEgl.EGL_OPENGL_ES_API) == 0) throw EglException.Last("eglBindAPI(GLES)");
-            int* attribs = stackalloc int[] { LibEgl.EGL_CONTEXT_MAJOR_VERSION, 2, LibEgl.EGL_NONE };
-            nint context = LibEgl.eglCreateContext(display, 0, 0, attribs);
-            if (context == 0) throw EglException.Last("eglCreateContext(GLES 2, no config)");
-            if (LibEgl.eglMakeCurrent(display, 0, 0, context) == 0)
-            {
-                var e = EglException.Last("eglMakeCurrent(surfaceless)");
-                LibEgl.eglDestroyContext(display, context);
-                throw e;
-            }
-            var gl = GL.GetApi(name => LibEgl.eglGetProcAddress(name));
-            return new EglDisplay(device, gbm, display, context, extensions, gl);
+            return Initialize(device, gbm, display);
         }
         catch
         {
@@ -100,6 +85,42 @@ public sealed unsafe class EglDisplay : IDisposable
             device.Dispose();
             throw;
         }
+    }
+
+    /// <summary>An EGL display on Mesa's surfaceless platform (EGL_MESA_platform_surfaceless): no DRM device, so
+    /// software rendering (llvmpipe) into framebuffer objects; what a machine without /dev/dri can run GL on.</summary>
+    public static EglDisplay OpenSurfaceless()
+    {
+        var clientExtensions = SplitExtensions(LibEgl.eglQueryString(0, LibEgl.EGL_EXTENSIONS));
+        if (!clientExtensions.Contains("EGL_MESA_platform_surfaceless"))
+            throw new EglException("EGL has no surfaceless platform (EGL_MESA_platform_surfaceless)");
+        nint display = LibEgl.eglGetPlatformDisplay(LibEgl.EGL_PLATFORM_SURFACELESS_MESA, 0, null);
+        if (display == 0) throw EglException.Last("eglGetPlatformDisplay(surfaceless)");
+        try { return Initialize(null, 0, display); }
+        catch { LibEgl.eglTerminate(display); throw; }
+    }
+
+    /// <summary>Initializes <paramref name="display"/> with a GLES 2+ context current without a surface.</summary>
+    static EglDisplay Initialize(DrmDevice? device, nint gbm, nint display)
+    {
+        string where = device?.Path ?? "surfaceless";
+        int major, minor;
+        if (LibEgl.eglInitialize(display, &major, &minor) == 0) throw EglException.Last("eglInitialize");
+        var extensions = SplitExtensions(LibEgl.eglQueryString(display, LibEgl.EGL_EXTENSIONS));
+        foreach (var needed in (string[])["EGL_KHR_surfaceless_context", "EGL_KHR_no_config_context"])
+            if (!extensions.Contains(needed)) throw new EglException($"the EGL display on {where} lacks {needed}");
+        if (LibEgl.eglBindAPI(LibEgl.EGL_OPENGL_ES_API) == 0) throw EglException.Last("eglBindAPI(GLES)");
+        int* attribs = stackalloc int[] { LibEgl.EGL_CONTEXT_MAJOR_VERSION, 2, LibEgl.EGL_NONE };
+        nint context = LibEgl.eglCreateContext(display, 0, 0, attribs);
+        if (context == 0) throw EglException.Last("eglCreateContext(GLES 2, no config)");
+        if (LibEgl.eglMakeCurrent(display, 0, 0, context) == 0)
+        {
+            var e = EglException.Last("eglMakeCurrent(surfaceless)");
+            LibEgl.eglDestroyContext(display, context);
+            throw e;
+        }
+        var gl = GL.GetApi(name => LibEgl.eglGetProcAddress(name));
+        return new EglDisplay(device, gbm, display, context, extensions, gl);
     }
 
     /// <summary>
@@ -187,8 +208,8 @@ public sealed unsafe class EglDisplay : IDisposable
         LibEgl.eglDestroyContext(_display, _context);
         LibEgl.eglTerminate(_display);
         LibEgl.eglReleaseThread();
-        LibGbm.gbm_device_destroy(_gbm);
-        _device.Dispose();
+        if (_gbm != 0) LibGbm.gbm_device_destroy(_gbm);
+        _device?.Dispose();
     }
 }
 

@@ -25,6 +25,11 @@ public sealed class EglImage : IDisposable
     public int Height { get; }
     /// <summary>The driver samples this image only through GL_TEXTURE_EXTERNAL_OES (YUV, some tiled layouts).</summary>
     public bool ExternalOnly { get; }
+    /// <summary>The GL texture of the image (0 before <see cref="PrepareForReading"/>, which importers call):
+    /// a renderer samples it directly.</summary>
+    public uint Texture => _texture;
+    /// <summary>Whether <see cref="Texture"/> is a GL_TEXTURE_EXTERNAL_OES (else GL_TEXTURE_2D).</summary>
+    public bool IsExternalTexture => _external;
 
     /// <summary>Binds the image to a GL texture and reads one pixel through it (once). Importers call it at
     /// import, so that an image the driver cannot read fails the import instead of every repaint: Mesa's

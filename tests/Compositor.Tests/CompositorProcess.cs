@@ -21,6 +21,9 @@ public sealed class CompositorProcess : IDisposable
         Socket = $"wl-test-{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}";
         ScreenshotPath = Path.Combine(RuntimeDir, "screen.png");
         var args = new List<string> { $"--socket={Socket}", $"--screenshot={ScreenshotPath}", "--log-level=debug" };
+        // COMPOSITOR_RENDERER runs every test on one renderer (a test that names its own renderer wins: the last
+        // --renderer on the command line counts).
+        if (Environment.GetEnvironmentVariable("COMPOSITOR_RENDERER") is { Length: > 0 } renderer) args.Add($"--renderer={renderer}");
         args.AddRange(extraArgs);
         var psi = Command(args);
         psi.Environment["XDG_RUNTIME_DIR"] = RuntimeDir;

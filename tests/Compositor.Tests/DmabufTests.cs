@@ -176,7 +176,8 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
         Assert.Null(c.Connection.Error);
     }
 
-    public static TheoryData<string> CpuFormats => new("AR24", "XR24", "AB24", "XB24", "RG16", "NV12");
+    static readonly string[] CpuFormats = ["AR24", "XR24", "AB24", "XB24", "RG16", "NV12"];
+    public static TheoryData<string, string> CpuFormatsTimesRenderers => Renderers.Times(CpuFormats);
 
     /// <summary>Quadrants of distinct colours, so that a swapped channel, a flipped axis or a wrong stride shows.</summary>
     static uint Quadrant(int x, int y, int size) =>
@@ -189,11 +190,11 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
         };
 
     [Theory]
-    [MemberData(nameof(CpuFormats))]
-    public void ALinearBufferInEachCpuFormatShowsItsPixels(string format)
+    [MemberData(nameof(CpuFormatsTimesRenderers))]
+    public void ALinearBufferInEachCpuFormatShowsItsPixels(string format, string renderer)
     {
         uint fourcc = Fourcc.Code(format[0], format[1], format[2], format[3]);
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         foreach (bool invert in new[] { false, true })
         {
@@ -239,10 +240,11 @@ public class DmabufTests(SharedCompositor shared) : IClassFixture<SharedComposit
     /// <summary>A client that destroys the wl_buffer its surface shows (weston-simple-dmabuf-feedback does, when it
     /// reallocates) leaves the picture on screen until its next commit, as Weston does; the dma-buf's fds are
     /// closed once the next commit replaced it.</summary>
-    [Fact]
-    public void ADestroyedBufferKeepsShowingUntilTheNextCommitThenItsFdsClose()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public void ADestroyedBufferKeepsShowingUntilTheNextCommitThenItsFdsClose(string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         const uint First = 0xFF11AA33, Second = 0xFF3344CC;
         var top = c.CreateToplevel();

@@ -37,10 +37,11 @@ public class RealClientTests
         Assert.Contains("1024 x 640", Regex.Replace(run.Stdout, @"width: (\d+) px, height: (\d+) px", "$1 x $2"));
     }
 
-    [Fact]
-    public async Task SimpleShmGetsFrameCallbacksAndItsPatternIsOnScreenAndTheCompositorExitsCleanly()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public async Task SimpleShmGetsFrameCallbacksAndItsPatternIsOnScreenAndTheCompositorExitsCleanly(string renderer)
     {
-        using var c = new CompositorProcess();
+        using var c = Renderers.Start(renderer);
         var client = Task.Run(() => ClientRun.Start(c, "weston-simple-shm", TimeSpan.FromSeconds(4), [],
             new() { ["WAYLAND_DEBUG"] = "client" }), TestContext.Current.CancellationToken);
         await Task.Delay(2500, TestContext.Current.CancellationToken);

@@ -22,14 +22,19 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
     /// <summary>A 4x1 buffer whose pixels are the raw little-endian values given, on a blue window at (8, 8),
     /// and what each must look like on screen.</summary>
     [Theory]
-    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF })]
-    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB })]
-    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 })]
-    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF })]
-    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF })]
-    public void EachFormatShowsItsExactPixels(WlShm.Format format, uint[] raw, uint[] expected)
+    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF }, "cpu")]
+    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB }, "cpu")]
+    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 }, "cpu")]
+    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF }, "cpu")]
+    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF }, "cpu")]
+    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF }, "gl")]
+    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB }, "gl")]
+    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 }, "gl")]
+    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF }, "gl")]
+    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF }, "gl")]
+    public void EachFormatShowsItsExactPixels(WlShm.Format format, uint[] raw, uint[] expected, string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         var top = c.CreateToplevel();
         top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));

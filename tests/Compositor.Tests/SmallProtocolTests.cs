@@ -20,10 +20,11 @@ public class SmallProtocolTests(SharedCompositor shared) : IClassFixture<SharedC
         return s;
     }
 
-    [Fact]
-    public void SinglePixelBuffersShowTheirExactColourStretchedByAViewportAndBlendedByTheirAlpha()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public void SinglePixelBuffersShowTheirExactColourStretchedByAViewportAndBlendedByTheirAlpha(string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         var top = c.CreateToplevel();
         top.Show(Solid(c, 100, 100, 0xFFFF0000));
@@ -56,10 +57,11 @@ public class SmallProtocolTests(SharedCompositor shared) : IClassFixture<SharedC
         Assert.False(comp.HasExited, comp.Log);
     }
 
-    [Fact]
-    public void TheAlphaModifierMultipliesTheSurfaceAndIsResetWhenDestroyed()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public void TheAlphaModifierMultipliesTheSurfaceAndIsResetWhenDestroyed(string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         var top = c.CreateToplevel();
         top.Show(Solid(c, 100, 100, 0xFFFF0000));

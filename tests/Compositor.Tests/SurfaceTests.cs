@@ -11,10 +11,11 @@ public class SurfaceTests
     static ShmBuffer Solid(WaylandClient c, int w, int h, uint argb, WlShm.Format format = WlShm.Format.Xrgb8888) =>
         c.CreateBuffer(w, h, format, (_, _) => argb);
 
-    [Fact]
-    public void ToplevelSubsurfaceAndViewportLandOnTheirExactPixels()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public void ToplevelSubsurfaceAndViewportLandOnTheirExactPixels(string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         var top = c.CreateToplevel();
         // A 100x100 red window at the output's origin (the first toplevel goes there) ...
@@ -47,10 +48,11 @@ public class SurfaceTests
         Assert.Equal(0xFF0000u, png[15, 15]);
     }
 
-    [Fact]
-    public void ABufferIsReleasedOnceANewerOneReplacedItAndNotBefore()
+    [Theory]
+    [MemberData(nameof(Renderers.Each), MemberType = typeof(Renderers))]
+    public void ABufferIsReleasedOnceANewerOneReplacedItAndNotBefore(string renderer)
     {
-        using var comp = new CompositorProcess();
+        using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
         var top = c.CreateToplevel();
         var a = Solid(c, 32, 32, 0xFF112233);

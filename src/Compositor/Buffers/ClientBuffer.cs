@@ -69,6 +69,11 @@ public abstract class ClientBuffer
     /// the buffer any more): an explicit-sync release object of a commit that showed it.</summary>
     public void NotifyOnRelease(IBufferReleaseObserver observer) => (_releaseObservers ??= new()).Add(observer);
 
+    /// <summary>What the renderer made of the buffer (a texture, an upload's state, or why it could not import it),
+    /// made at its first import and disposed when the buffer retires: an import is done once per buffer, and a
+    /// failure is remembered rather than retried every frame.</summary>
+    public IDisposable? RenderState { get; set; }
+
     public void Lock() => _locks++;
 
     public void Unlock()
@@ -83,7 +88,7 @@ public abstract class ClientBuffer
             foreach (var o in observers) o.Released(null);
         }
         if (Resource != 0) WlBuffer.SendRelease(Resource);
-        else OnRetired();
+        else Retire();
     }
 
     /// <summary>The client destroyed the wl_buffer. What still locks it (the surface showing it, a frame on a
@@ -91,7 +96,14 @@ public abstract class ClientBuffer
     internal void MarkDestroyed()
     {
         Resource = 0;
-        if (_locks == 0) OnRetired();
+        if (_locks == 0) Retire();
+    }
+
+    void Retire()
+    {
+        RenderState?.Dispose();
+        RenderState = null;
+        OnRetired();
     }
 
     public override string ToString() => Resource != 0 ? $"wl_buffer@{Wayland.Server.Resource.IdOf(Resource)}" : "a destroyed wl_buffer";

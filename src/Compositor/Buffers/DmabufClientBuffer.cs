@@ -22,12 +22,23 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
         : base(resource, buffer.Attributes.Width, buffer.Attributes.Height)
     {
         Dmabuf = buffer;
-        // linux-dmabuf already ran the importers (the results are cached on the buffer): these are lookups.
-        _cpu = buffer.Get<CpuImport>(host.Cpu);
-        if (_cpu == null && host.Egl != null) _egl = buffer.Get<EglDmabufImport>(host.Egl);
+        // linux-dmabuf already ran the importers in this order up to the first that took the buffer (the results
+        // are cached on it): these are lookups, and no importer after that one runs.
+        foreach (var importer in host.Importers)
+        {
+            var r = buffer.Import(importer);
+            if (!r.Succeeded) continue;
+            _cpu = r.Import as CpuImport;
+            _egl = r.Import as EglDmabufImport;
+            break;
+        }
     }
 
     public DmabufBuffer Dmabuf { get; }
+    /// <summary>The EGLImage of a buffer the EGL importer took (the GL renderer samples it), else null.</summary>
+    public EglDmabufImport? EglImport => _egl;
+    /// <summary>The CPU mapping of a buffer the CPU importer took, else null.</summary>
+    public CpuImport? CpuImport => _cpu;
     public override uint Fourcc => Dmabuf.Attributes.Format;
 
     public override void Committed() => _egl?.Invalidate();

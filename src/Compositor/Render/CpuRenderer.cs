@@ -1,32 +1,96 @@
 using Compositor.Buffers;
 using Compositor.Output;
 using Compositor.Scene;
+using Feedback;
+using LinuxDmabuf.Importers;
+using LinuxKernel.Sync;
 using Wayland.Server.Protocol;
 
 namespace Compositor.Render;
+
+/// <summary>An XRGB8888 image the CPU renderer paints: a dumb buffer's mapping, or memory of its own (pinned, so
+/// that its address stays put).</summary>
+public sealed unsafe class CpuRenderTarget : RenderTarget
+{
+    readonly uint[]? _own;
+
+    public CpuRenderTarget(uint* pixels, int stridePixels, int width, int height) : base(width, height)
+    {
+        Pixels = pixels; StridePixels = stridePixels;
+    }
+
+    CpuRenderTarget(uint[] own, int width, int height)
+        : this((uint*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref own[0]), width, width, height) { _own = own; }
+
+    public static CpuRenderTarget Allocate(int width, int height)
+    {
+        var pixels = GC.AllocateArray<uint>(width * height, pinned: true);
+        Array.Fill(pixels, CpuRenderer.Background);
+        return new CpuRenderTarget(pixels, width, height) { Age = 1 };
+    }
+
+    public uint* Pixels { get; }
+    public int StridePixels { get; }
+}
 
 /// <summary>
 /// Composites a frame into an XRGB8888 image on the CPU, inside the frame's damage only. Buffers are read in
 /// place (no upload copy). The common case (no transform, scale 1, no viewport) copies or blends whole rows;
 /// anything else samples through the surface's buffer mapping, which is affine and so computed once per surface.
+/// It samples what the CPU importer maps and, through the EGL importer's read-back (once per commit of the
+/// buffer, counted as composition read-backs), what only EGL can interpret.
 /// </summary>
-public static unsafe class CpuRenderer
+public sealed unsafe class CpuRenderer : IRenderer
 {
     public const uint Background = 0xFF202428;
+    readonly EglImporter? _egl;
 
-    public static void Render(uint[] target, int width, int height, Frame frame)
+    public CpuRenderer(CpuImporter cpu, EglImporter? egl)
     {
-        fixed (uint* dst = target) Render(dst, width, width, height, frame, frame.Damage);
+        _egl = egl;
+        DmabufImporters = egl != null ? [cpu, egl] : [cpu];
+        DmabufFormats = egl != null ? cpu.Formats.Union(egl.Formats) : cpu.Formats;
+        if (egl != null) egl.Stats = Stats;
     }
+
+    public string Name => "cpu";
+    public IReadOnlyList<IDmabufImporter> DmabufImporters { get; }
+    public FormatSet DmabufFormats { get; }
+    public RenderStats Stats { get; } = new();
+
+    /// <summary>Nothing to prepare: the CPU reads buffers in place (dma-bufs were imported at create).</summary>
+    public bool Import(ClientBuffer buffer) => true;
+
+    public RenderTarget CreateOffscreenTarget(int width, int height) => CpuRenderTarget.Allocate(width, height);
+
+    public SyncFile? Repaint(RenderTarget target, Frame frame, Rect damage)
+    {
+        var t = (CpuRenderTarget)target;
+        Stats.Repaints++;
+        Render(t.Pixels, t.StridePixels, t.Width, t.Height, frame, damage);
+        return null; // every read was a synchronous copy
+    }
+
+    public uint[] ReadPixels(RenderTarget target)
+    {
+        var t = (CpuRenderTarget)target;
+        var pixels = new uint[t.Width * t.Height];
+        for (int y = 0; y < t.Height; y++)
+            new ReadOnlySpan<uint>(t.Pixels + (long)y * t.StridePixels, t.Width).CopyTo(pixels.AsSpan(y * t.Width, t.Width));
+        return pixels;
+    }
+
+    /// <summary>The EGL display of the read-back importer goes with the renderer (after the clients' buffers).</summary>
+    public void Dispose() => _egl?.Display.Dispose();
 
     /// <summary>Composites into <paramref name="dst"/> (rows of <paramref name="stridePixels"/>) within
     /// <paramref name="damage"/>; surfaces the backend put on planes of their own are left out.</summary>
-    public static void Render(uint* dst, int stridePixels, int width, int height, Frame frame, Rect damage)
+    static void Render(uint* dst, int stridePixels, int width, int height, Frame frame, Rect damage)
     {
         var clip = damage.Intersect(new Rect(0, 0, width, height));
         if (clip.IsEmpty) return;
         for (int y = clip.Y; y < clip.Bottom; y++)
-            new Span<uint>(dst + (long)y * stridePixels + clip.X, clip.Width).Fill(Background);
+                new Span<uint>(dst + (long)y * stridePixels + clip.X, clip.Width).Fill(Background);
         foreach (var s in frame.Surfaces)
         {
             if (frame.ScannedOut.Contains(s.Surface)) continue;
@@ -134,7 +198,7 @@ public static unsafe class CpuRenderer
     }
 
     /// <summary>One pixel as premultiplied ARGB.</summary>
-    static uint ReadPixel(PixelAccess px, int x, int y)
+    internal static uint ReadPixel(PixelAccess px, int x, int y)
     {
         byte* row = px.Data + (long)y * px.Stride;
         uint f = px.Fourcc;

@@ -39,6 +39,8 @@ public sealed class EglImporter : IDmabufImporter
     /// <summary>The pairs GL samples only as external textures (read back through a draw, not directly).</summary>
     public FormatSet ExternalOnly { get; }
     public EglDisplay Display => _display;
+    /// <summary>Where the read-backs of <see cref="EglDmabufImport.Read"/> are counted (the CPU renderer's).</summary>
+    public RenderStats Stats { get; set; } = new();
 
     public ImportResult Import(DmabufAttributes b)
     {
@@ -52,7 +54,7 @@ public sealed class EglImporter : IDmabufImporter
             var image = _display.CreateDmaBufImage(b.Width, b.Height, b.Format, b.Modifier, ExternalOnly.Contains(b.Format, b.Modifier), planes);
             try { image.PrepareForReading(); }
             catch (EglException) { image.Dispose(); throw; }
-            return ImportResult.Ok(new EglDmabufImport(image, _display.ReadbackFourcc, (b.Flags & DmabufFlags.YInvert) != 0));
+            return ImportResult.Ok(new EglDmabufImport(this, image, _display.ReadbackFourcc, (b.Flags & DmabufFlags.YInvert) != 0));
         }
         catch (EglException e)
         {
@@ -66,7 +68,7 @@ public sealed class EglImporter : IDmabufImporter
 /// after <see cref="Invalidate"/> (the client committed the buffer again, so its content may have changed);
 /// repaints in between, for other surfaces' damage, reuse it.
 /// </summary>
-public sealed unsafe class EglDmabufImport(EglImage image, uint readbackFourcc, bool yInvert) : DmabufImport
+public sealed unsafe class EglDmabufImport(EglImporter importer, EglImage image, uint readbackFourcc, bool yInvert) : DmabufImport
 {
     byte* _pixels;
     bool _stale = true;
@@ -87,6 +89,8 @@ public sealed unsafe class EglDmabufImport(EglImage image, uint readbackFourcc, 
         {
             Image.ReadPixels(_pixels);
             _stale = false;
+            importer.Stats.CompositionReadbacks++;
+            importer.Stats.CompositionReadbackBytes += (long)Stride * Image.Height;
         }
         return _pixels;
     }

@@ -47,6 +47,11 @@ public sealed class Surface
     public List<PresentationFeedback> Feedbacks { get; } = new();
     /// <summary>Damage since the last repaint, surface-local.</summary>
     public Rect Damage { get; set; }
+    /// <summary>The buffer pixels that changed since a renderer last copied the surface's content (buffer
+    /// coordinates): what the GL renderer uploads into the surface's texture. Damage says what changed against
+    /// the surface's previous content, whichever buffer that was, so the copy is per surface, not per buffer
+    /// (as Weston's gl-renderer keeps it).</summary>
+    public Rect ContentDamage { get; set; }
     /// <summary>The last rectangle the surface occupied on screen, to damage what it uncovers when it moves.</summary>
     public Rect LastScreenRect { get; set; }
     public HashSet<Output.Output> EnteredOutputs { get; } = new();
@@ -263,10 +268,20 @@ public sealed class Surface
         var damage = Damage;
         foreach (var r in s.Damage) damage = damage.Union(r);
         foreach (var r in s.BufferDamage)
-            damage = damage.Union(simpleMapping
-                ? new Rect(r.X / Scale, r.Y / Scale, (r.Width + Scale - 1) / Scale + 1, (r.Height + Scale - 1) / Scale + 1)
-                : new Rect(0, 0, Width, Height));
+            damage = damage.Union(simpleMapping ? BufferToSurface(r, Scale) : new Rect(0, 0, Width, Height));
         if (oldRect != (Width, Height)) damage = damage.Union(new Rect(0, 0, Math.Max(Width, oldRect.Width), Math.Max(Height, oldRect.Height)));
+        if (Buffer != null)
+        {
+            var whole = new Rect(0, 0, Buffer.Width, Buffer.Height);
+            var content = ContentDamage;
+            foreach (var r in s.BufferDamage) content = content.Union(r);
+            foreach (var d in s.Damage)
+            {
+                var r = d.Intersect(new Rect(0, 0, Width, Height)); // clients damage INT32_MAX-sized rectangles
+                content = content.Union(simpleMapping ? new Rect(r.X * Scale, r.Y * Scale, r.Width * Scale, r.Height * Scale) : whole);
+            }
+            ContentDamage = content.Intersect(whole);
+        }
         Damage = damage.Intersect(new Rect(0, 0, Math.Max(Width, oldRect.Width), Math.Max(Height, oldRect.Height)));
 
         FrameCallbacks.AddRange(s.FrameCallbacks);
@@ -297,6 +312,18 @@ public sealed class Surface
     {
         foreach (var child in Stack.ToArray())
             if (child != this && child.IsEffectivelySynchronized) child.ApplyCachedFromParent();
+    }
+
+    /// <summary>The surface rectangle that covers buffer rectangle <paramref name="r"/> at buffer scale
+    /// <paramref name="scale"/>: edges rounded outwards, and no wider (a wider one would repaint pixels outside the
+    /// client's damage from the new buffer).</summary>
+    static Rect BufferToSurface(Rect r, int scale)
+    {
+        if (scale == 1) return r;
+        static long FloorDiv(long a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+        long x0 = FloorDiv(r.X, scale), y0 = FloorDiv(r.Y, scale);
+        long x1 = -FloorDiv(-((long)r.X + r.Width), scale), y1 = -FloorDiv(-((long)r.Y + r.Height), scale);
+        return new Rect((int)x0, (int)y0, (int)Math.Min(int.MaxValue, x1 - x0), (int)Math.Min(int.MaxValue, y1 - y0));
     }
 
     void UpdateSize()

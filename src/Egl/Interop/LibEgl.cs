@@ -19,6 +19,7 @@ internal static unsafe partial class LibEgl
     public const int EGL_CONTEXT_MAJOR_VERSION = 0x3098;
     public const int EGL_IMAGE_PRESERVED_KHR = 0x30D2;
     public const int EGL_PLATFORM_GBM_KHR = 0x31D7;
+    public const int EGL_PLATFORM_SURFACELESS_MESA = 0x31DD;
     public const int EGL_LINUX_DMA_BUF_EXT = 0x3270;
     public const int EGL_LINUX_DRM_FOURCC_EXT = 0x3271;
     public const int EGL_TRUE = 1;

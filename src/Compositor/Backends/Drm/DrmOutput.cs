@@ -42,7 +42,8 @@ public sealed unsafe class DrmOutput : Output.Output
     readonly PropertyBlob _modeBlob;
     readonly DumbFramebuffer[] _swap = new DumbFramebuffer[2];
     readonly PlaneContent[] _swapContent = new PlaneContent[2];
-    readonly Rect[] _swapDamage = new Rect[2];
+    readonly CpuRenderTarget[] _swapTargets = new CpuRenderTarget[2];
+    readonly DamageHistory _swapDamage = new(2);
     readonly TimerFd _timer = new();
     readonly EventSource _timerSource;
     readonly IReadOnlyList<KmsObject> _otherConnectorsOnCrtc;
@@ -80,6 +81,7 @@ public sealed unsafe class DrmOutput : Output.Output
             {
                 _swap[i] = DumbFramebuffer.Create(_device, Width, Height, Feedback.Fourcc.Xrgb8888);
                 _swapContent[i] = new PlaneContent(_swap[i], new Rect(0, 0, Width, Height), new Rect(0, 0, Width, Height), null);
+                _swapTargets[i] = new CpuRenderTarget((uint*)_swap[i].Pixels, _swap[i].Pitch / 4, Width, Height);
             }
             if (connector.Type == DrmConnectorType.Writeback)
                 _writeback = new WritebackConnector(_connector, _device, server.Display.Loop, Width, Height, Name);
@@ -162,17 +164,19 @@ public sealed unsafe class DrmOutput : Output.Output
         return true;
     }
 
-    /// <summary>Composites into the back buffer. It last held the frame before the previous one, so it needs this
-    /// frame's damage and the previous frame's; a change of which surfaces are on planes redraws everything.</summary>
+    /// <summary>Composites into the back buffer with the server's renderer, within this frame's damage and what
+    /// the buffer's age adds (it last held the frame before the previous one); a change of which surfaces are on
+    /// planes redraws everything.</summary>
     void Composite(Frame frame, PlaneAssignment assignment)
     {
         var full = new Rect(0, 0, Width, Height);
         bool planesChanged = _shown == null || !_shown.SamePlaneSurfaces(assignment);
-        var damage = planesChanged ? full : frame.Damage.Union(_swapDamage[_back]);
-        var buffer = _swap[_back];
-        CpuRenderer.Render(buffer.Pixels, buffer.Pitch / 4, Width, Height, frame, damage);
-        _swapDamage[_back ^ 1] = planesChanged ? full : frame.Damage;
-        _swapDamage[_back] = Rect.Empty;
+        if (planesChanged) _swapDamage.Clear();
+        var target = _swapTargets[_back];
+        Server.Renderer.Repaint(target, frame, _swapDamage.ForAge(target.Age, frame.Damage, full))?.Dispose();
+        _swapDamage.Add(planesChanged ? full : frame.Damage);
+        foreach (var t in _swapTargets) if (t.Age > 0) t.Age++;
+        target.Age = 1;
     }
 
     /// <summary>Fills <see cref="_wanted"/> with the assignment's state of each of the output's planes.</summary>

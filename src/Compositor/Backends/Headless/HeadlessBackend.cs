@@ -5,7 +5,8 @@ using Wayland.Server;
 
 namespace Compositor.Backends.Headless;
 
-/// <summary>Outputs that exist only in memory, composited by the CPU renderer: runs on any Linux machine.</summary>
+/// <summary>Outputs that exist only in memory, painted by the server's renderer into a target of its own kind (an
+/// image in memory for the CPU, a framebuffer for GL): runs on any Linux machine.</summary>
 public sealed class HeadlessBackend(Options options) : IBackend
 {
     public string Name => "headless";
@@ -26,7 +27,7 @@ public sealed class HeadlessOutput : Output.Output
 {
     readonly TimerFd _timer = new();
     readonly EventSource _timerSource;
-    readonly uint[] _pixels;
+    readonly RenderTarget _image;
     readonly MonotonicTime _epoch = MonotonicTime.Now;
     long _target = -1;
     long _lastPresented = -1;
@@ -34,8 +35,8 @@ public sealed class HeadlessOutput : Output.Output
     public HeadlessOutput(Server server, string name, int width, int height, int refreshMilliHz)
         : base(server, name, width, height, refreshMilliHz)
     {
-        _pixels = new uint[width * height];
-        Array.Fill(_pixels, CpuRenderer.Background);
+        // One target, always holding the previous frame (age 1): a repaint paints the frame's damage only.
+        _image = server.Renderer.CreateOffscreenTarget(width, height);
         _timerSource = server.Display.Loop.AddFd(_timer.Handle, EventLoop.Readable, _ => { _timer.Acknowledge(); RunRepaint(); });
     }
 
@@ -51,16 +52,18 @@ public sealed class HeadlessOutput : Output.Output
 
     protected override void Show(Frame frame)
     {
-        CpuRenderer.Render(_pixels, Width, Height, frame);
+        Server.Renderer.Repaint(_image, frame, frame.Damage)?.Dispose();
         _lastPresented = _target;
         Presented(frame, _epoch.Add(_target * RefreshNanoseconds), (ulong)_target, PresentFlags.None);
     }
 
-    public override uint[] ReadPixels() => _pixels;
+    /// <summary>What the last repaint left in the target: read back only for a screenshot.</summary>
+    public override uint[] ReadPixels() => Server.Renderer.ReadPixels(_image);
 
     public override void Dispose()
     {
         _timerSource.Dispose();
         _timer.Dispose();
+        _image.Dispose();
     }
 }
