@@ -16,7 +16,7 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         var formats = new List<WlShm.Format>();
         shm.OnFormat += f => formats.Add(f);
         c.Roundtrip();
-        Assert.Equal(new[] { WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888, WlShm.Format.Rgb565 }.Order(), formats.Order());
+        Assert.Equal(new[] { WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888, WlShm.Format.Rgb565, WlShm.Format.Nv12 }.Order(), formats.Order());
     }
 
     /// <summary>A 4x1 buffer whose pixels are the raw little-endian values given, on a blue window at (8, 8),
@@ -69,6 +69,56 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
             using var fd = MemFd.Create("short-stride", stride * h, FileSeals.Shrink);
             using var pool = c.Shm!.CreatePool(fd, stride * h);
             var buffer = pool.CreateBuffer(0, w, h, stride, format);
+            var t = c.CreateToplevel();
+            t.Surface.Attach(buffer, 0, 0);
+            t.Surface.Commit();
+        }).Check(shared.Process);
+    }
+
+    /// <summary>NV12 over wl_shm as GStreamer lays it out: the chroma plane right after the luma plane, same stride,
+    /// here at an offset into the pool. 4x2 pixels: luma 235 235 81 81 over 16 16 81 81, chroma neutral on the
+    /// left and (90, 240) on the right: white, white, red, red over black, black, red, red (BT.601 limited range).</summary>
+    [Fact]
+    public void Nv12ShowsItsExactPixels()
+    {
+        using var comp = new CompositorProcess();
+        using var c = comp.Connect();
+        var top = c.CreateToplevel();
+        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
+        const int offset = 64, stride = 4;
+        byte[] planes = [235, 235, 81, 81, 16, 16, 81, 81, /* chroma */ 128, 128, 90, 240];
+        int size = offset + planes.Length;
+        using var fd = MemFd.Create("nv12", size, FileSeals.Shrink);
+        using (var map = MemoryMapping.Map(fd, size, MemoryProtection.ReadWrite)) planes.CopyTo(map.Span[offset..]);
+        using var pool = c.Shm!.CreatePool(fd, size);
+        var buffer = pool.CreateBuffer(offset, 4, 2, stride, WlShm.Format.Nv12);
+        var s = c.CreateSurface();
+        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        s.Attach(buffer, 0, 0);
+        s.Commit();
+        c.CommitPresented(top.Surface);
+        Assert.Null(c.Connection.Error);
+        var png = comp.Screenshot();
+        uint[][] expected = [[0xFFFFFF, 0xFFFFFF, 0xFF0000, 0xFF0000], [0x000000, 0x000000, 0xFF0000, 0xFF0000]];
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 4; x++)
+                Assert.True(expected[y][x] == png[8 + x, 8 + y], $"({x}, {y}): {png[8 + x, 8 + y]:x6}, expected {expected[y][x]:x6}");
+        Assert.Equal(0x0000FFu, png[12, 8]);
+        Assert.Equal(0x0000FFu, png[8, 10]);
+    }
+
+    /// <summary>libwayland checks only that the luma plane fits the pool: an NV12 buffer whose chroma plane would lie
+    /// past the pool's mapping (here a one-page pool holding exactly the 64x64 luma plane) is wl_shm.invalid_stride,
+    /// not a read of someone else's memory.</summary>
+    [Fact]
+    public void Nv12WhoseChromaPlaneIsPastThePoolIsInvalidStride()
+    {
+        new ErrorCase("NV12 chroma past the pool", "wl_shm", (uint)WlShm.Error.InvalidStride, (c, x) =>
+        {
+            const int w = 64, h = 64;
+            using var fd = MemFd.Create("nv12-short", w * h, FileSeals.Shrink);
+            using var pool = c.Shm!.CreatePool(fd, w * h);
+            var buffer = pool.CreateBuffer(0, w, h, w, WlShm.Format.Nv12);
             var t = c.CreateToplevel();
             t.Surface.Attach(buffer, 0, 0);
             t.Surface.Commit();

@@ -10,10 +10,15 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
 {
     readonly ShmBuffer _shm;
 
-    ShmClientBuffer(nint resource, ShmBuffer shm, uint fourcc) : base(resource, shm.Width, shm.Height)
+    readonly long _chromaOffset;
+    readonly int _chromaStride;
+
+    ShmClientBuffer(nint resource, ShmBuffer shm, uint fourcc, long chromaOffset, int chromaStride) : base(resource, shm.Width, shm.Height)
     {
         _shm = shm;
         Fourcc = fourcc;
+        _chromaOffset = chromaOffset;
+        _chromaStride = chromaStride;
     }
 
     /// <summary>The buffer behind a wl_shm wl_buffer, or null when it is not one. Throws wl_shm.invalid_stride when
@@ -24,11 +29,30 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
     {
         if (ShmBuffer.FromResource(resource) is not { } shm) return null;
         uint fourcc = PixelFormat.FromShm(shm.Format);
-        long rowBytes = (long)shm.Width * (FormatInfo.Get(fourcc)?.BytesPerPixel[0] ?? 4);
+        var info = FormatInfo.Get(fourcc);
+        long rowBytes = (long)shm.Width * (info?.BytesPerPixel[0] ?? 4);
+        string name = $"wl_buffer@{Wayland.Server.Resource.IdOf(resource)}";
         if (shm.Stride < rowBytes)
             throw InvalidStride(resource,
-                $"wl_buffer@{Wayland.Server.Resource.IdOf(resource)}: stride {shm.Stride} is under width {shm.Width} x {rowBytes / shm.Width} bytes of {Feedback.Fourcc.Name(fourcc)} = {rowBytes}");
-        return new ShmClientBuffer(resource, shm, fourcc);
+                $"{name}: stride {shm.Stride} is under width {shm.Width} x {rowBytes / shm.Width} bytes of {Feedback.Fourcc.Name(fourcc)} = {rowBytes}");
+        if (info is not { PlaneCount: 2 }) return new ShmClientBuffer(resource, shm, fourcc, 0, 0);
+        // wl_shm's convention for two-plane YUV (Weston's and GStreamer's): the chroma plane follows the luma
+        // plane, and its stride is the luma stride scaled by its bytes per pixel and subsampling (NV12: equal).
+        // libwayland checked only that the luma plane fits in the pool; the pool's size is not exposed, but the
+        // pool is one mapping of its own (it only ever grows), so the chroma plane must end inside it. (libwayland
+        // formats error messages into 128 bytes: they are kept short.)
+        long chromaOffset = (long)shm.Stride * shm.Height;
+        int chromaStride = (int)((long)shm.Stride * info.BytesPerPixel[1] / (info.BytesPerPixel[0] * info.HorizontalSubsampling));
+        var (cw, ch) = info.PlaneSize(1, shm.Width, shm.Height);
+        if (chromaStride < (long)cw * info.BytesPerPixel[1])
+            throw InvalidStride(resource,
+                $"{name}: {Feedback.Fourcc.Name(fourcc)} stride {shm.Stride} makes plane 1's stride {chromaStride}, under its {cw} x {info.BytesPerPixel[1]} bytes per row");
+        long end = chromaOffset + (long)chromaStride * (ch - 1) + (long)cw * info.BytesPerPixel[1];
+        long mapped = LinuxKernel.ProcessMappings.BytesMappedFrom((nint)shm.Data);
+        if (end > mapped)
+            throw InvalidStride(resource,
+                $"{name}: {Feedback.Fourcc.Name(fourcc)} {shm.Width}x{shm.Height} stride {shm.Stride}: plane 1 ends at {end}, the pool has {mapped} bytes from offset");
+        return new ShmClientBuffer(resource, shm, fourcc, chromaOffset, chromaStride);
     }
 
     /// <summary>wl_shm's error goes on a wl_shm object: the client's (wl_shm v1 has no destructor, so a client that
@@ -46,7 +70,10 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
     {
         if (IsDestroyed) return default;
         _shm.BeginAccess();
-        return new PixelAccess(_shm.Data, _shm.Stride, Width, Height, Fourcc, this);
+        byte* data = _shm.Data; // the pool's mapping may have moved since the last read (libwayland's mremap on resize)
+        return _chromaStride == 0
+            ? new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this)
+            : new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this, data + _chromaOffset, _chromaStride);
     }
 
     protected internal override void EndCpuRead() => _shm.EndAccess();
