@@ -75,6 +75,9 @@ ROOT_PACKAGES=(
   # the clients people run (issue 13): GStreamer's waylandsink (bad) and GL elements, mpv, foot
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-gl
   mpv foot
+  # providers debootstrap cannot pick for virtual dependencies (trixie as of 2026-12-02: dconf-service needs a
+  # dbus-session-bus, gstreamer1.0-plugins-bad's libonnxruntime1.21 needs libre2-11-absl20240722)
+  dbus-x11 libre2-11
   # the self-contained .NET test executable needs libstdc++ (no ICU: it runs with InvariantGlobalization)
   libstdc++6
   # trixie's modpost and objtool run on the host through this root's loader and libelf (see below)
