@@ -62,6 +62,10 @@ public sealed unsafe class SyncFile : FileDescriptorHandle
     /// <summary>A descriptor the kernel has just made as a sync_file (merge, dma-buf or syncobj export): no check needed.</summary>
     internal static SyncFile Own(int fd) => new(fd);
 
+    /// <summary>Takes ownership of a sync_file the kernel wrote through a pointer property of an atomic commit (a
+    /// CRTC's OUT_FENCE_PTR): made by the kernel, so not checked. Null for -1 (the commit made none).</summary>
+    public static SyncFile? FromKernelOutFence(int fd) => fd < 0 ? null : new SyncFile(fd);
+
     /// <summary>
     /// Takes ownership of <paramref name="fd"/> (a client's fence) and checks that it is a sync_file. When it is
     /// not, the fd is closed and <see cref="InvalidFenceFdException"/> says so: the receiver never has to.

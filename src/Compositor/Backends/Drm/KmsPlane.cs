@@ -53,4 +53,6 @@ public sealed class PlaneProperties(KmsObject plane)
     public uint CrtcY { get; } = plane.PropertyId("CRTC_Y");
     public uint CrtcW { get; } = plane.PropertyId("CRTC_W");
     public uint CrtcH { get; } = plane.PropertyId("CRTC_H");
+    /// <summary>0 on a plane without IN_FENCE_FD (every atomic driver has it since Linux 4.10).</summary>
+    public uint InFenceFd { get; } = plane.Has("IN_FENCE_FD") ? plane.PropertyId("IN_FENCE_FD") : 0;
 }

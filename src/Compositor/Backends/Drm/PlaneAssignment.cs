@@ -4,15 +4,20 @@ using Compositor.Scene;
 using Feedback;
 using LinuxDmabuf.Importers;
 using LinuxKernel.Drm;
+using LinuxKernel.Sync;
 
 namespace Compositor.Backends.Drm;
 
-/// <summary>What one plane shows: a framebuffer, the part of it read, and where on the output.</summary>
-public readonly record struct PlaneContent(Framebuffer Framebuffer, Rect Source, Rect Destination, Surface? Surface)
+/// <summary>What one plane shows: a framebuffer, the part of it read, where on the output, and the fence KMS waits
+/// for before it scans the framebuffer out (IN_FENCE_FD; null: the buffer is ready). The fence is not owned here:
+/// it belongs to whoever holds the commit that produced the buffer.</summary>
+public readonly record struct PlaneContent(Framebuffer Framebuffer, Rect Source, Rect Destination, Surface? Surface, SyncFile? InFence = null)
 {
-    /// <summary>Whether two plane states are the same to the kernel (the surface is ours alone); null is off.</summary>
+    /// <summary>Whether two plane states are the same to the kernel's checks (the surface is ours alone; a fence
+    /// counts by its presence, which a driver may refuse, not by which one it is); null is off.</summary>
     public static bool SameScanout(PlaneContent? a, PlaneContent? b) =>
         a is { } x ? b is { } y && ReferenceEquals(x.Framebuffer, y.Framebuffer) && x.Source == y.Source && x.Destination == y.Destination
+                                && (x.InFence == null) == (y.InFence == null)
                    : b == null;
 }
 

@@ -2,7 +2,7 @@ namespace Compositor.Backends.Drm;
 
 /// <summary>
 /// Outcomes of TEST_ONLY commits by an output's complete plane configuration: for each of its planes the
-/// framebuffer, source and destination, or off. The kernel's answer depends on that configuration, not on the
+/// framebuffer, source, destination and whether it carries an IN_FENCE_FD, or off. The kernel's answer depends on that configuration, not on the
 /// frame, so an unchanged scene, or a client alternating between its few buffers, is tested once per
 /// configuration instead of once per plane tried per frame (each test is an ioctl that builds and checks a whole
 /// atomic state). Framebuffers are compared by reference: an id the kernel reuses after RmFB belongs to a new
