@@ -601,6 +601,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", required=True)
     ap.add_argument("--ours", help="compositor binary (default: REPO/artifacts/compositor/compositor)")
+    ap.add_argument("--ours-arg", action="append", default=[],
+                    help="an extra argument for our compositor, e.g. --ours-arg=--renderer=gl (repeatable)")
     ap.add_argument("--start-runs", type=int, default=30)
     ap.add_argument("--load-runs", type=int, default=5)
     ap.add_argument("--duration", type=float, default=8.0, help="seconds the clients run")
@@ -640,7 +642,7 @@ def main():
                     if k not in ("WAYLAND_DISPLAY", "WAYLAND_SOCKET", "WAYLAND_DEBUG", "DISPLAY")}
         dims = [f"--width={WIDTH}", f"--height={HEIGHT}"]
         ours_argv = lambda name: [ours_bin, "--socket", name, "--width", str(WIDTH), "--height", str(HEIGHT),
-                                  "--refresh", str(REFRESH_MHZ)]
+                                  "--refresh", str(REFRESH_MHZ), *args.ours_arg]
         weston_argv = lambda name: ["weston", "--backend=headless-backend.so", "--use-pixman", *dims,
                                     f"--config={weston_ini}", f"--socket={name}"]
         for key, label, argv_for in (("ours", "ours", ours_argv), ("weston", "Weston", weston_argv)):

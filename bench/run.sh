@@ -9,6 +9,7 @@
 #   --duration S       seconds the clients run (default 8)
 #   --clients LIST     client counts (default 1,8)
 #   --ours PATH        compositor binary (default artifacts/compositor/compositor)
+#   --ours-arg=ARG     an extra argument for it (repeatable), e.g. --ours-arg=--renderer=gl
 #   --out FILE         results file (default bench/results/headless-DATE.md)
 #   --wait-quiet S     first wait up to S s (default 60) for the machine to be <25% busy (0: do not wait)
 #   --keep             keep the work directory with every process's log
@@ -24,7 +25,7 @@ args=()
 for a in "$@"; do
     case "$a" in
         --publish) publish=1 ;;
-        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) args+=("$a") ;;
     esac
 done

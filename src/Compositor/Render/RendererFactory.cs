@@ -15,7 +15,10 @@ public static class RendererFactory
         var display = devicePath != null ? TryOpen(() => EglDisplay.Open(devicePath), devicePath)
                     : options.Renderer == "gl" ? TryOpen(EglDisplay.OpenSurfaceless, "surfaceless") : null;
         var egl = display != null && !options.NoEgl ? TryImporter(display) : null;
-        string choice = options.Renderer ?? (display != null && egl != null && !IsSoftware(display) ? "gl" : "cpu");
+        // The DRM backend has no GL target yet (a GBM swapchain): it composites into dumb buffers, with the CPU.
+        if (options.Renderer == "gl" && options.Backend == "drm")
+            throw new InvalidOperationException("--renderer=gl: the DRM backend has no GL render target yet; use --renderer=cpu");
+        string choice = options.Renderer ?? (options.Backend != "drm" && display != null && egl != null && !IsSoftware(display) ? "gl" : "cpu");
         if (choice == "gl")
         {
             if (display == null) throw new InvalidOperationException("--renderer=gl: no EGL display with GLES 2 (see the warning above)");
