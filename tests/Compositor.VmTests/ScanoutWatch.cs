@@ -39,4 +39,11 @@ internal sealed class ScanoutWatch
         c.DispatchUntil(() => Presented != null || discarded, GuestCompositor.Patience);
         Assert.False(discarded, "the commit's presentation feedback was discarded");
     }
+
+    /// <summary>Asserts the surface was on a plane of its own and its frame was presented zero-copy.</summary>
+    public void AssertZeroCopy(string what, string logTail)
+    {
+        Assert.True(Plane != 0, $"{what} is composited: {Description}" + logTail);
+        Assert.True((Presented! & ScanoutFlags) == ScanoutFlags, $"{what} presented {Presented}, expected {ScanoutFlags}");
+    }
 }

@@ -11,13 +11,13 @@ public static class RendererFactory
     /// (on llvmpipe the CPU renderer costs less per frame: see README, "Renderers").</summary>
     public static IRenderer Create(Options options, string? devicePath)
     {
+        // Refused before anything is opened. The DRM backend has no GL target yet (a GBM swapchain): it composites into dumb buffers, with the CPU.
+        if (options.Renderer == "gl" && options.Backend == "drm")
+            throw new InvalidOperationException("--renderer=gl: the DRM backend has no GL render target yet; use --renderer=cpu");
         var cpu = new CpuImporter();
         var display = devicePath != null ? TryOpen(() => EglDisplay.Open(devicePath), devicePath)
                     : options.Renderer == "gl" ? TryOpen(EglDisplay.OpenSurfaceless, "surfaceless") : null;
         var egl = display != null && !options.NoEgl ? TryImporter(display) : null;
-        // The DRM backend has no GL target yet (a GBM swapchain): it composites into dumb buffers, with the CPU.
-        if (options.Renderer == "gl" && options.Backend == "drm")
-            throw new InvalidOperationException("--renderer=gl: the DRM backend has no GL render target yet; use --renderer=cpu");
         string choice = options.Renderer ?? (options.Backend != "drm" && display != null && egl != null && !IsSoftware(display) ? "gl" : "cpu");
         if (choice == "gl")
         {
