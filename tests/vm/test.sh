@@ -92,6 +92,9 @@ if [ "$FAILED" != 0 ] || [ "$VM_RC" != 0 ]; then
     echo "----- $log (last 50 lines) -----"
     tail -n 50 "$log"
   done
+  # Last, so that a CI log cut to its tail still names what failed and why.
+  echo "----- failed tests (from $OUT/output.log) -----"
+  grep -a -A 15 '\[FAIL\]' "$OUT/output.log" | head -n 120
 fi
 echo "vm: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ] && [ "$VM_RC" = 0 ] && [ "$TOTAL" -gt 0 ]
