@@ -31,6 +31,10 @@ public sealed unsafe class Client
     public uint Gid { get; }
     public bool IsAlive => Handle != 0;
 
+    /// <summary>The connection's socket (wl_client_get_fd), borrowed: libwayland owns and closes it. For asking the
+    /// kernel about the peer (SO_PEERGROUPS); never for reading or writing.</summary>
+    public int SocketFd => Handle != 0 ? Native.wl_client_get_fd(Handle) : -1;
+
     /// <summary>Raised when the client is destroyed, before its resources are.</summary>
     public event Action<Client>? Destroyed;
 

@@ -155,4 +155,19 @@ public sealed class HeapPolicyTests : IDisposable
     [InlineData(0x36u, 1000u, 0u, 1000u, false)] // the owner's bits count for the owner, not the others'
     public void Credentials_decide_which_nodes_a_client_can_open(uint mode, uint owner, uint group, uint uid, bool can) =>
         Assert.Equal(can, NodeAccess.CanOpenReadWrite(mode, owner, group, uid, [1000u, 44u]));
+
+    /// <summary>The groups are looked up only when the mode bits make them matter: the hints for root, the owner, or a
+    /// node whose group and others' bits agree cost no lookup.</summary>
+    [Theory]
+    [InlineData(0x1B0u, 0u, 44u, 0u, false)]    // root
+    [InlineData(0x180u, 1000u, 44u, 1000u, false)] // the owner
+    [InlineData(0x1B6u, 0u, 44u, 1000u, false)] // 0666
+    [InlineData(0x180u, 0u, 0u, 1000u, false)]  // 0600 root:root: nobody else, whatever the groups
+    [InlineData(0x1B0u, 0u, 44u, 1000u, true)]  // 0660: only the groups can tell
+    public void Groups_are_asked_for_only_when_they_decide(uint mode, uint owner, uint group, uint uid, bool asked)
+    {
+        bool wasAsked = false;
+        NodeAccess.CanOpenReadWrite(mode, owner, group, uid, () => { wasAsked = true; return [44u]; });
+        Assert.Equal(asked, wasAsked);
+    }
 }

@@ -30,7 +30,7 @@ public sealed record CompositorDevice(
     /// always last, is among them when it can open it), so a client that can open no heap is told udmabuf, and one
     /// that can open neither is told nothing. Never a heap it would fail to open.
     /// </summary>
-    public IReadOnlyList<HeapHint> HeapsFor(uint uid, IReadOnlyCollection<uint> gids) =>
+    public IReadOnlyList<HeapHint> HeapsFor(uint uid, Func<IReadOnlyCollection<uint>> gids) =>
         PreferredHeaps.Where(h => NodeAccess.CanOpenReadWrite(h.NodePath, uid, gids)).ToArray();
 
     public override string ToString() => $"{Node} ({Number}, {Driver}{(PrimaryNode != null && PrimaryNode != Node ? ", primary " + PrimaryNode : "")}{(RenderNode != null && RenderNode != Node ? ", render " + RenderNode : "")})";

@@ -35,7 +35,13 @@ public sealed class HeapHintsGlobal
     /// <summary>Bytes and buffers allocated for clients now, and how many clients hold any (compositor_debug_v1).</summary>
     public (long Bytes, int Buffers, int Clients) Totals => (Usage.Values.Sum(u => u.Bytes), Usage.Values.Sum(u => u.Buffers), Usage.Count);
 
-    internal static IReadOnlyCollection<uint> Groups(Client c) => NodeAccess.GroupsOf(c.Pid, c.Gid);
+    /// <summary>The client's groups, looked up at most once and only when a heap node's mode makes the answer depend
+    /// on them.</summary>
+    internal static Func<IReadOnlyCollection<uint>> Groups(Client c)
+    {
+        IReadOnlyCollection<uint>? groups = null;
+        return () => groups ??= c.IsAlive ? NodeAccess.PeerGroups(c.SocketFd, c.Gid) : new[] { c.Gid };
+    }
 
     internal IDmaBufAllocator AllocatorFor(HeapHint h)
     {
@@ -142,7 +148,7 @@ sealed class HeapHintsResource : CompositorHeapHintsV1
 {
     readonly FeedbackResource _feedback;
     readonly HeapHintsGlobal _global;
-    readonly IReadOnlyCollection<uint> _groups;
+    readonly Func<IReadOnlyCollection<uint>> _groups;
 
     public HeapHintsResource(NewId id, FeedbackResource feedback, HeapHintsGlobal global) : base(id)
     {

@@ -82,16 +82,22 @@ public sealed class HeapConfig
 /// decide it from the mode bits (no ACLs, no capabilities but root's).</summary>
 public static class NodeAccess
 {
-    public static bool CanOpenReadWrite(uint mode, uint ownerUid, uint ownerGid, uint uid, IReadOnlyCollection<uint> gids)
+    public static bool CanOpenReadWrite(uint mode, uint ownerUid, uint ownerGid, uint uid, IReadOnlyCollection<uint> gids) =>
+        CanOpenReadWrite(mode, ownerUid, ownerGid, uid, () => gids);
+
+    /// <summary>The groups are asked for only when the answer depends on them (not root, not the owner, group bits
+    /// other than the others' bits): the common cases cost no lookup.</summary>
+    public static bool CanOpenReadWrite(uint mode, uint ownerUid, uint ownerGid, uint uid, Func<IReadOnlyCollection<uint>> gids)
     {
         if (uid == 0) return true;
-        uint bits = uid == ownerUid ? (mode >> 6) & 7 : gids.Contains(ownerGid) ? (mode >> 3) & 7 : mode & 7;
+        uint group = (mode >> 3) & 7, other = mode & 7;
+        uint bits = uid == ownerUid ? (mode >> 6) & 7 : group != other && gids().Contains(ownerGid) ? group : other;
         return (bits & 6) == 6;
     }
 
-    /// <summary>stat of the node, then <see cref="CanOpenReadWrite(uint,uint,uint,uint,IReadOnlyCollection{uint})"/>;
+    /// <summary>stat of the node, then <see cref="CanOpenReadWrite(uint,uint,uint,uint,Func{IReadOnlyCollection{uint}})"/>;
     /// false when the node cannot be stat'ed.</summary>
-    public static unsafe bool CanOpenReadWrite(string node, uint uid, IReadOnlyCollection<uint> gids)
+    public static unsafe bool CanOpenReadWrite(string node, uint uid, Func<IReadOnlyCollection<uint>> gids)
     {
         byte[] path = Interop.Sys.NulTerminated(node);
         stat st;
@@ -100,18 +106,30 @@ public static class NodeAccess
         return CanOpenReadWrite((uint)st.st_mode, (uint)st.st_uid, (uint)st.st_gid, uid, gids);
     }
 
-    /// <summary>A process's groups: its primary gid and the supplementary ones in /proc/PID/status.</summary>
-    public static IReadOnlyCollection<uint> GroupsOf(int pid, uint gid)
+    const int SO_PEERGROUPS = 59; // Linux 4.13; not in Tmds.LibC
+
+    /// <summary>
+    /// The groups of a unix socket's peer as the kernel recorded them at connect (SO_PEERGROUPS), with its primary
+    /// <paramref name="gid"/> (SO_PEERCRED's). The socket's own record, unlike /proc/PID/status, cannot name another
+    /// process that reused the pid, nor groups the client dropped after connecting. An error gives the primary gid
+    /// alone: the client is then told less, never more.
+    /// </summary>
+    public static unsafe IReadOnlyCollection<uint> PeerGroups(int socketFd, uint gid)
     {
         var gids = new HashSet<uint> { gid };
-        try
+        Span<uint> small = stackalloc uint[32];
+        uint[]? large = null;
+        socklen_t len = (socklen_t)(small.Length * sizeof(uint));
+        int rc;
+        fixed (uint* p = small) rc = LibC.getsockopt(socketFd, LibC.SOL_SOCKET, SO_PEERGROUPS, p, &len);
+        if (rc != 0 && LibC.errno == LibC.ERANGE)
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-                if (line.StartsWith("Groups:", StringComparison.Ordinal))
-                    foreach (var g in line[7..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-                        if (uint.TryParse(g, CultureInfo.InvariantCulture, out uint v)) gids.Add(v);
+            large = new uint[(int)len / sizeof(uint)];
+            fixed (uint* p = large) rc = LibC.getsockopt(socketFd, LibC.SOL_SOCKET, SO_PEERGROUPS, p, &len);
         }
-        catch (IOException) { }
+        if (rc != 0) return gids;
+        ReadOnlySpan<uint> got = large != null ? large : small;
+        foreach (uint g in got[..((int)len / sizeof(uint))]) gids.Add(g);
         return gids;
     }
 }
