@@ -77,8 +77,15 @@ public sealed class PlaneAssignment
             }
             if (planeId != 0) frame.ScannedOut.Add(fs.Surface);
             else composedInFront = composedInFront.Union(fs.OutputRect);
-            Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons, planeId != 0 && Early.Count > 0 && Early[^1].Surface == fs.Surface);
+            Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons, planeId != 0 && HasInFence(planeId));
         }
+    }
+
+    /// <summary>Whether the plane's content carries a fence for IN_FENCE_FD: what the debug query reports.</summary>
+    bool HasInFence(uint planeId)
+    {
+        foreach (var (p, c) in Planes) if (p.Id == planeId) return c.InFence != null;
+        return false;
     }
 
     /// <summary>Surfaces whose queued commit's buffer this assignment shows before its fence signalled (the plane
