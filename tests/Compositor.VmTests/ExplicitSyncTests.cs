@@ -192,25 +192,28 @@ public class ExplicitSyncTests
     [Fact]
     public void AnUnsignalledAcquireFenceGoesToAPlaneAsInFenceWhileItHoldsBackNoOtherClient()
     {
+        // Small enough that the bystander (cascaded to 32,32) does not cover it: it stays on its plane, so that only
+        // the policy (no fence on a plane while another client is on the output) keeps the fence off it.
+        const int Small = 16;
         using var comp = new GuestCompositor("xsync-in-fence", "--backend=drm", "--drm-writeback", "--debug");
         using var vgem = new VgemAllocator();
         using var client = comp.Connect();
         var top = client.CreateToplevel();
         var surfaceSync = client.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(top.Surface);
         var watch = new ScanoutWatch(client, top.Surface);
-        using var first = LinearImage.Create(vgem, Size, Size, Fourcc.Xrgb8888, (_, _) => Before);
+        using var first = LinearImage.Create(vgem, Small, Small, Fourcc.Xrgb8888, (_, _) => Before);
         watch.Show(client, first);
         watch.AssertZeroCopy("the unfenced buffer", comp.LogTail());
         Assert.DoesNotContain("IN_FENCE_FD", watch.Description);
 
         using var job = vgem.Vgem.CreateBuffer(4096);
-        using var second = LinearImage.Create(vgem, Size, Size, Fourcc.Xrgb8888, (_, _) => After);
+        using var second = LinearImage.Create(vgem, Small, Small, Fourcc.Xrgb8888, (_, _) => After);
         Observed seen;
         using (var fence = vgem.Vgem.AttachFence(job, write: true))
         {
             using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) surfaceSync.SetAcquireFence(acquire);
             top.Surface.Attach(second.CreateBuffer(client.Dmabuf!), 0, 0);
-            top.Surface.DamageBuffer(0, 0, Size, Size);
+            top.Surface.DamageBuffer(0, 0, Small, Small);
             seen = new Observed(client, top.Surface);
             top.Surface.Commit();
             try { client.DispatchUntil(() => watch.Description.Contains("IN_FENCE_FD", StringComparison.Ordinal), TimeSpan.FromSeconds(3)); }
@@ -231,7 +234,7 @@ public class ExplicitSyncTests
         {
             using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) surfaceSync.SetAcquireFence(acquire);
             top.Surface.Attach(first.CreateBuffer(client.Dmabuf!), 0, 0);
-            top.Surface.DamageBuffer(0, 0, Size, Size);
+            top.Surface.DamageBuffer(0, 0, Small, Small);
             var held = new Observed(client, top.Surface);
             top.Surface.Commit();
             int frames = other.Run(TimeSpan.FromSeconds(1.5));
@@ -239,6 +242,7 @@ public class ExplicitSyncTests
             Assert.True(frames >= 5, $"another client got {frames} frames in 1.5 s while a fence was pending" + comp.LogTail());
             Assert.False(held.Presented, "the commit was presented before its acquire fence signalled" + comp.LogTail());
             Assert.DoesNotContain("IN_FENCE_FD", watch.Description);
+            Assert.NotEqual(0u, watch.Plane);
             Assert.Equal(After & 0xFFFFFF, At(comp, top));
             Assert.True(fence.Signal(), "the vgem fence timed out before the test signalled it");
             client.DispatchUntil(() => held.Presented, GuestCompositor.Patience);
