@@ -157,12 +157,16 @@ public class ExplicitSyncTests
         top.Surface.Attach(secondBuffer, 0, 0);
         top.Surface.DamageBuffer(0, 0, Size, Size);
         var seen = new Observed(client, top.Surface);
-        top.Surface.Commit();
-
-        using (var other = new Bystander(comp)) other.Run(TimeSpan.FromSeconds(1));
-        client.Roundtrip();
-        Assert.False(seen.Presented, "the commit was presented before its acquire fence signalled" + comp.LogTail());
-        Assert.Equal(Before & 0xFFFFFF, At(comp, top));
+        // Another client is on the output before the commit: the fence waits in the loop, since on a plane it would
+        // hold that client's frames back (AnUnsignalledAcquireFenceGoesToAPlaneAsInFenceWhileItHoldsBackNoOtherClient).
+        using (var other = new Bystander(comp))
+        {
+            top.Surface.Commit();
+            other.Run(TimeSpan.FromSeconds(1));
+            client.Roundtrip();
+            Assert.False(seen.Presented, "the commit was presented before its acquire fence signalled" + comp.LogTail());
+            Assert.Equal(Before & 0xFFFFFF, At(comp, top));
+        }
 
         Assert.True(fence.Signal());
         client.DispatchUntil(() => seen.Presented, GuestCompositor.Patience);
@@ -177,6 +181,73 @@ public class ExplicitSyncTests
         client.CommitPresented(top.Surface);
         client.DispatchUntil(() => released != null, GuestCompositor.Patience);
         Assert.Equal("immediate", released);
+        Assert.Null(client.Connection.Error);
+        Assert.Equal(0, comp.Terminate());
+    }
+
+    /// <summary>A buffer whose acquire fence has not signalled goes to a plane with the fence as IN_FENCE_FD while its
+    /// client is alone on the output: KMS flips when the fence signals, so the buffer is not on screen before and is
+    /// after, and the commit's frame callback and feedback wait for it. With another client on the output the next
+    /// fence waits in the loop instead, and that client keeps its frames.</summary>
+    [Fact]
+    public void AnUnsignalledAcquireFenceGoesToAPlaneAsInFenceWhileItHoldsBackNoOtherClient()
+    {
+        // Small enough that the bystander (cascaded to 32,32) does not cover it: it stays on its plane, so that only
+        // the policy (no fence on a plane while another client is on the output) keeps the fence off it.
+        const int Small = 16;
+        using var comp = new GuestCompositor("xsync-in-fence", "--backend=drm", "--drm-writeback", "--debug");
+        using var vgem = new VgemAllocator();
+        using var client = comp.Connect();
+        var top = client.CreateToplevel();
+        var surfaceSync = client.Bind<ZwpLinuxExplicitSynchronizationV1>().GetSynchronization(top.Surface);
+        var watch = new ScanoutWatch(client, top.Surface);
+        using var first = LinearImage.Create(vgem, Small, Small, Fourcc.Xrgb8888, (_, _) => Before);
+        watch.Show(client, first);
+        watch.AssertZeroCopy("the unfenced buffer", comp.LogTail());
+        Assert.DoesNotContain("IN_FENCE_FD", watch.Description);
+
+        using var job = vgem.Vgem.CreateBuffer(4096);
+        using var second = LinearImage.Create(vgem, Small, Small, Fourcc.Xrgb8888, (_, _) => After);
+        Observed seen;
+        using (var fence = vgem.Vgem.AttachFence(job, write: true))
+        {
+            using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) surfaceSync.SetAcquireFence(acquire);
+            top.Surface.Attach(second.CreateBuffer(client.Dmabuf!), 0, 0);
+            top.Surface.DamageBuffer(0, 0, Small, Small);
+            seen = new Observed(client, top.Surface);
+            top.Surface.Commit();
+            try { client.DispatchUntil(() => watch.Description.Contains("IN_FENCE_FD", StringComparison.Ordinal), TimeSpan.FromSeconds(3)); }
+            catch (TimeoutException) { Assert.Fail($"the fenced buffer was not committed with its fence; status: {watch.Description}" + comp.LogTail()); }
+            Assert.NotEqual(0u, watch.Plane);
+            // The flip waits for the fence in the kernel: the writeback of what is on screen is not the new buffer.
+            Assert.NotEqual(After & 0xFFFFFF, At(comp, top));
+            client.Roundtrip();
+            Assert.False(seen.Done || seen.Presented, "the fenced commit's frame callback or feedback came before its fence signalled" + comp.LogTail());
+            Assert.True(fence.Signal(), "the vgem fence timed out before the test signalled it");
+        }
+        client.DispatchUntil(() => seen.Presented && seen.Done, GuestCompositor.Patience);
+        Assert.Equal(After & 0xFFFFFF, At(comp, top));
+
+        // Another client on the output: a fence on a plane would hold its frames back, so the fence waits in the loop.
+        using (var other = new Bystander(comp))
+        using (var fence = vgem.Vgem.AttachFence(job, write: true))
+        {
+            using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) surfaceSync.SetAcquireFence(acquire);
+            top.Surface.Attach(first.CreateBuffer(client.Dmabuf!), 0, 0);
+            top.Surface.DamageBuffer(0, 0, Small, Small);
+            var held = new Observed(client, top.Surface);
+            top.Surface.Commit();
+            int frames = other.Run(TimeSpan.FromSeconds(1.5));
+            client.Roundtrip();
+            Assert.True(frames >= 5, $"another client got {frames} frames in 1.5 s while a fence was pending" + comp.LogTail());
+            Assert.False(held.Presented, "the commit was presented before its acquire fence signalled" + comp.LogTail());
+            Assert.DoesNotContain("IN_FENCE_FD", watch.Description);
+            Assert.NotEqual(0u, watch.Plane);
+            Assert.Equal(After & 0xFFFFFF, At(comp, top));
+            Assert.True(fence.Signal(), "the vgem fence timed out before the test signalled it");
+            client.DispatchUntil(() => held.Presented, GuestCompositor.Patience);
+            Assert.Equal(Before & 0xFFFFFF, At(comp, top));
+        }
         Assert.Null(client.Connection.Error);
         Assert.Equal(0, comp.Terminate());
     }

@@ -44,6 +44,20 @@ public sealed class Frame
         Surfaces.Add(s);
     }
 
+    /// <summary>The backend shows <paramref name="buffer"/> for <paramref name="surface"/> instead of the buffer the
+    /// frame was built with (a queued commit's buffer on a plane that waits for its fence): the frame's lock moves
+    /// to it, so it stays locked while scanned out even if its commit is dropped.</summary>
+    internal void ShowInstead(Surface surface, ClientBuffer buffer)
+    {
+        for (int i = 0; i < Surfaces.Count; i++)
+        {
+            if (Surfaces[i].Surface != surface) continue;
+            buffer.Lock();
+            Surfaces[i].Buffer.Unlock();
+            Surfaces[i] = Surfaces[i] with { Buffer = buffer };
+        }
+    }
+
     /// <summary>Releases the buffers the frame composited and adds the ones it scanned out to <paramref name="kept"/>:
     /// those stay locked until a later frame replaced them on screen.</summary>
     internal void ReleaseComposited(List<FrameSurface> kept)

@@ -43,6 +43,10 @@ public sealed unsafe class FdReadableBlocker : ICommitBlocker
 
     public string Description { get; }
 
+    /// <summary>The fd when it is a sync_file (an acquire or implicit fence), which KMS can wait for itself as a
+    /// plane's IN_FENCE_FD; null for an eventfd. Still the blocker's: borrowed, never disposed by the caller.</summary>
+    public LinuxKernel.Sync.SyncFile? SyncFile => _fd as LinuxKernel.Sync.SyncFile;
+
     public bool IsReady
     {
         get

@@ -48,6 +48,27 @@ sealed class QueuedCommit
         foreach (var c in Children) c.WatchAll(ready);
     }
 
+    /// <summary>The buffer this commit brings and the one sync_file it still waits for, when a plane may take the
+    /// buffer before the fence signalled: the fence is a zwp_linux_explicit_synchronization_v1 acquire fence (a
+    /// materialized sync_file, not a timeline point that may never materialize), and the commit changes nothing but
+    /// the pixels (a buffer of the size of <paramref name="current"/>, no offset, scale, transform, viewport, alpha,
+    /// no subsurface caches), so what is on screen is the current state with this buffer. Null otherwise.</summary>
+    public (Buffers.ClientBuffer Buffer, LinuxKernel.Sync.SyncFile Fence)? EarlyScanout(Buffers.ClientBuffer current)
+    {
+        var s = State;
+        if (s == null || Children.Count > 0 || !s.ExplicitAcquire || !s.BufferAttached || s.Buffer is not { } b) return null;
+        if (b.Width != current.Width || b.Height != current.Height || s.Dx != 0 || s.Dy != 0 ||
+            s.ScaleSet || s.TransformSet || s.ViewportSet || s.AlphaSet) return null;
+        LinuxKernel.Sync.SyncFile? fence = null;
+        foreach (var blocker in s.Blockers)
+        {
+            if (blocker.IsReady) continue;
+            if (fence != null || blocker is not FdReadableBlocker { SyncFile: { } f }) return null;
+            fence = f;
+        }
+        return fence == null ? null : (b, fence);
+    }
+
     public string WaitingFor()
     {
         var what = new List<string>();

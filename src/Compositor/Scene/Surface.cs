@@ -142,6 +142,8 @@ public sealed class Surface
         _queue.Enqueue(queued);
         Log.Debug($"{Resource}: commit queued, waiting for {queued.WaitingFor()}");
         if (_queue.Count == 1) ProcessQueue();
+        // A plane may show it before its fence signals: repaint the outputs the surface is on to offer it.
+        if (_queue.Count == 1 && EarlyScanout != null) foreach (var o in EnteredOutputs) o.ScheduleRepaint();
     }
 
     static SurfaceState TakeState(SurfaceState from)
@@ -218,6 +220,12 @@ public sealed class Surface
         else foreach (var child in q.Children) child.Surface.ApplyQueued(child);
         q.State?.Reset(); // disposes its blockers (all signalled)
     }
+
+    /// <summary>The buffer and acquire fence of the commit at the head of the queue that a plane with IN_FENCE_FD may
+    /// take before the fence signalled (<see cref="QueuedCommit.EarlyScanout"/>); the commit still becomes current,
+    /// with its frame callbacks and feedback, only when the loop sees the fence signal. Both stay the queue's.</summary>
+    public (ClientBuffer Buffer, LinuxKernel.Sync.SyncFile Fence)? EarlyScanout =>
+        _queue.Count > 0 && Buffer != null && !IsDestroyed ? _queue.Peek().EarlyScanout(Buffer) : null;
 
     /// <summary>Commits of this surface waiting for fences (the debug query and tests read it).</summary>
     public int QueuedCommits => _queue.Count;

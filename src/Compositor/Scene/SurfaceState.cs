@@ -57,6 +57,9 @@ public sealed class SurfaceState
             into.Buffer = Buffer;
             into.HoldsBufferLock = HoldsBufferLock;
             HoldsBufferLock = false;
+            // Whether the buffer came with an explicit acquire fence goes with it (a queued commit's buffer may go
+            // to a plane with that fence, QueuedCommit.EarlyScanout).
+            into.ExplicitAcquire = ExplicitAcquire;
         }
         into.Dx += Dx;
         into.Dy += Dy;

@@ -130,7 +130,7 @@ public sealed class DrmBackend : IBackend
     }
 
     string Describe(ScanoutStatus s) =>
-        s.PlaneId != 0 ? $"scanned out on {_planes[s.PlaneId]}" : $"composited ({s.Reasons})";
+        s.PlaneId != 0 ? $"scanned out on {_planes[s.PlaneId]}{(s.InFence ? " with IN_FENCE_FD" : "")}" : $"composited ({s.Reasons})";
 
     public void Dispose()
     {

@@ -119,6 +119,7 @@ public sealed unsafe class DrmOutput : Output.Output
         if (_kms.Commit(assignment) != 0) return false;
         _flipPending = true;
         _inFlight = frame;
+        foreach (var (surface, buffer) in assignment.Early) frame.ShowInstead(surface, buffer);
         if (!assignment.PrimaryIsDirect) _back ^= 1;
         foreach (var (surface, status) in assignment.Statuses) _backend.Report(this, surface, status);
         _shown = assignment;

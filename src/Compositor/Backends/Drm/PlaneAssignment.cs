@@ -21,8 +21,9 @@ public readonly record struct PlaneContent(Framebuffer Framebuffer, Rect Source,
                    : b == null;
 }
 
-/// <summary>The outcome for one surface of a frame: on which plane (0: composited) and, if composited, why.</summary>
-public readonly record struct ScanoutStatus(uint PlaneId, ScanoutReasons Reasons);
+/// <summary>The outcome for one surface of a frame: on which plane (0: composited) and, if composited, why; whether
+/// the plane shows a queued commit's buffer with its acquire fence as IN_FENCE_FD.</summary>
+public readonly record struct ScanoutStatus(uint PlaneId, ScanoutReasons Reasons, bool InFence = false);
 
 /// <summary>
 /// Puts a frame's surfaces on planes, front to back: each surface that can be scanned out as it is goes onto a
@@ -45,6 +46,7 @@ public sealed class PlaneAssignment
     {
         Planes.Clear();
         Statuses.Clear();
+        Early.Clear();
         PrimaryIsDirect = false;
         Planes[primary] = composition;
         long ceiling = long.MaxValue; // planes given to surfaces further back must stack below this
@@ -52,36 +54,76 @@ public sealed class PlaneAssignment
         for (int i = frame.Surfaces.Count - 1; i >= 0; i--)
         {
             var fs = frame.Surfaces[i];
-            Framebuffer? fb = null;
-            var reasons = enabled ? Check(fs, outputArea, kms, primary, overlaysFrontToBack, out fb) : ScanoutReasons.Disabled;
-            if (!composedInFront.Intersect(fs.OutputRect).IsEmpty) reasons |= ScanoutReasons.Occluded;
             uint planeId = 0;
-            if (reasons == ScanoutReasons.None)
+            var reasons = ScanoutReasons.None;
+            bool occluded = !composedInFront.Intersect(fs.OutputRect).IsEmpty;
+            // A queued commit's buffer first, with its fence as IN_FENCE_FD (see EarlyFence); when no plane takes it
+            // so, the current buffer as before, and the commit waits in the loop.
+            if (enabled && !occluded && EarlyFence(frame, fs) is { } early)
             {
-                var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
-                var content = new PlaneContent(fb!, new Rect(0, 0, fb!.Width, fb.Height), fs.OutputRect, fs.Surface);
-                bool bottomCoversAll = i == 0 && fs.OutputRect == outputArea && composedInFront.IsEmpty && primary.Formats.Contains(pair);
-                if (bottomCoversAll && TryPlace(primary, content, test)) { PrimaryIsDirect = true; planeId = primary.Id; }
-                else if (!AnyTakes(overlaysFrontToBack, pair)) reasons |= ScanoutReasons.FormatNotOnPlane;
-                else
-                {
-                    bool anyFits = false;
-                    KmsPlane? placed = null;
-                    foreach (var p in overlaysFrontToBack)
-                    {
-                        if (Planes.ContainsKey(p) || p.ZPos > ceiling || !p.Formats.Contains(pair)) continue;
-                        anyFits = true;
-                        if (TryPlace(p, content, test)) { placed = p; break; }
-                    }
-                    if (!anyFits) reasons |= ScanoutReasons.NoFreePlane;
-                    else if (placed == null) reasons |= ScanoutReasons.TestCommitFailed;
-                    else { planeId = placed.Id; ceiling = placed.ZPos; }
-                }
+                var efs = fs with { Buffer = early.Buffer };
+                if (Check(efs, outputArea, kms, primary, overlaysFrontToBack, out var efb) == ScanoutReasons.None)
+                    planeId = Place(efs, efb!, early.Fence, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
+                if (planeId != 0) Early.Add((fs.Surface, early.Buffer));
+                reasons = ScanoutReasons.None;
+            }
+            if (planeId == 0)
+            {
+                Framebuffer? fb = null;
+                reasons = enabled ? Check(fs, outputArea, kms, primary, overlaysFrontToBack, out fb) : ScanoutReasons.Disabled;
+                if (occluded) reasons |= ScanoutReasons.Occluded;
+                if (reasons == ScanoutReasons.None)
+                    planeId = Place(fs, fb!, null, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
             }
             if (planeId != 0) frame.ScannedOut.Add(fs.Surface);
             else composedInFront = composedInFront.Union(fs.OutputRect);
-            Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons);
+            Statuses[fs.Surface] = new ScanoutStatus(planeId, reasons, planeId != 0 && HasInFence(planeId));
         }
+    }
+
+    /// <summary>Whether the plane's content carries a fence for IN_FENCE_FD: what the debug query reports.</summary>
+    bool HasInFence(uint planeId)
+    {
+        foreach (var (p, c) in Planes) if (p.Id == planeId) return c.InFence != null;
+        return false;
+    }
+
+    /// <summary>Surfaces whose queued commit's buffer this assignment shows before its fence signalled (the plane
+    /// waits for the fence): the frame shows that buffer instead once the commit is accepted.</summary>
+    public List<(Surface Surface, ClientBuffer Buffer)> Early { get; } = new();
+
+    /// <summary>The queued buffer and fence a plane may take for the surface, under the policy that a fence on a
+    /// plane must hold back no other client: KMS flips the whole CRTC only when every in-fence of the commit
+    /// signalled, so a fence is given to KMS only while every surface of the frame is its client's. (A surface
+    /// another client maps meanwhile waits for that flip; a materialized fence signals in bounded time, by the
+    /// dma-fence rules: vgem's after 10 s, a GPU's at its hang timeout.)</summary>
+    static (ClientBuffer Buffer, LinuxKernel.Sync.SyncFile Fence)? EarlyFence(Frame frame, FrameSurface fs)
+    {
+        if (fs.Surface.EarlyScanout is not { } early) return null;
+        foreach (var other in frame.Surfaces) if (other.Surface.Client != fs.Surface.Client) return null;
+        return early;
+    }
+
+    /// <summary>Puts the surface on the primary plane (when it is the bottom one and covers the output) or on the
+    /// front-most free overlay below <paramref name="ceiling"/> that takes its format (and, with a fence, has
+    /// IN_FENCE_FD) and passes the test; its id, or 0 with the reason added.</summary>
+    uint Place(FrameSurface fs, Framebuffer fb, LinuxKernel.Sync.SyncFile? fence, bool bottom, Rect outputArea, KmsPlane primary,
+        IReadOnlyList<KmsPlane> overlaysFrontToBack, Func<PlaneAssignment, bool> test, ref long ceiling, ref ScanoutReasons reasons)
+    {
+        var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
+        var content = new PlaneContent(fb, new Rect(0, 0, fb.Width, fb.Height), fs.OutputRect, fs.Surface, fence);
+        bool bottomCoversAll = bottom && fs.OutputRect == outputArea && primary.Formats.Contains(pair) && (fence == null || primary.HasInFence);
+        if (bottomCoversAll && TryPlace(primary, content, test)) { PrimaryIsDirect = true; return primary.Id; }
+        if (!AnyTakes(overlaysFrontToBack, pair)) { reasons |= ScanoutReasons.FormatNotOnPlane; return 0; }
+        bool anyFits = false;
+        foreach (var p in overlaysFrontToBack)
+        {
+            if (Planes.ContainsKey(p) || p.ZPos > ceiling || !p.Formats.Contains(pair) || (fence != null && !p.HasInFence)) continue;
+            anyFits = true;
+            if (TryPlace(p, content, test)) { ceiling = p.ZPos; return p.Id; }
+        }
+        reasons |= anyFits ? ScanoutReasons.TestCommitFailed : ScanoutReasons.NoFreePlane;
+        return 0;
     }
 
     /// <summary>Whether the same planes show the same surfaces at the same places in both.</summary>
