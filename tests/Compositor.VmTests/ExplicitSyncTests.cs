@@ -162,6 +162,7 @@ public class ExplicitSyncTests
         using (var other = new Bystander(comp))
         {
             top.Surface.Commit();
+            client.Roundtrip(); // the commit is in the compositor before the other client starts drawing
             other.Run(TimeSpan.FromSeconds(1));
             client.Roundtrip();
             Assert.False(seen.Presented, "the commit was presented before its acquire fence signalled" + comp.LogTail());
@@ -237,6 +238,7 @@ public class ExplicitSyncTests
             top.Surface.DamageBuffer(0, 0, Small, Small);
             var held = new Observed(client, top.Surface);
             top.Surface.Commit();
+            client.Roundtrip(); // the commit is in the compositor before the other client starts drawing
             int frames = other.Run(TimeSpan.FromSeconds(1.5));
             client.Roundtrip();
             Assert.True(frames >= 5, $"another client got {frames} frames in 1.5 s while a fence was pending" + comp.LogTail());
