@@ -1,14 +1,15 @@
 #!/bin/bash
 # bench/vm-guest.sh TEST OUTDIR -- runs INSIDE the VM (bench/vm-run.sh boots it): one comparison of our compositor
 # and Weston 14, both on vkms (card0) with their DRM backends, the same C# client (bench/VmBench) against each.
-# TEST: create-destroy | feedback | present | heap. create-destroy and present run BENCH_ROUNDS rounds (default 3); each
+# TEST: create-destroy | feedback | present | heap | fence. create-destroy and present run BENCH_ROUNDS rounds (default 3); each
 # round runs every compositor once, and the order turns round each round (ours, Weston; Weston, ours; ...), so that
 # drift in the emulator's speed hits both alike. feedback runs one round. Raw client output goes to
 # OUTDIR/TEST.WHO.rN.txt and the compositors' logs to OUTDIR/TEST.WHO.rN.log.
 # Env: BENCH_ROUNDS, BENCH_REVERSE=1 (Weston first in round 1), COMPOSITOR_BIN, BENCH_BASELINE_BIN (another build
 # of ours, run as "ours-baseline" in every round, for before/after in one boot), BENCH_CREATE_N, BENCH_CREATE_ROUNDS,
 # BENCH_FEEDBACK_N, BENCH_PRESENT_S, BENCH_FRESH_N (200: buffers per batch of create-destroy-fresh), BENCH_HEAP_N (50:
-# connections per kind for heap-hints), BENCH_ALLOC_N (1000: allocations per round of heap-alloc), BENCH_ALLOC_ROUNDS (6).
+# connections per kind for heap-hints), BENCH_ALLOC_N (1000: allocations per round of heap-alloc), BENCH_ALLOC_ROUNDS (6),
+# BENCH_FENCE_CLIENTS (8) and BENCH_FENCE_S (8: seconds idle, then blocked; vgem fences time out at 10 s).
 set -u
 TEST=$1 OUT=$2
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -18,6 +19,7 @@ mkdir -p "$OUT"
 CREATE_N=${BENCH_CREATE_N:-2000} CREATE_ROUNDS=${BENCH_CREATE_ROUNDS:-5} FRESH_N=${BENCH_FRESH_N:-200}
 FEEDBACK_N=${BENCH_FEEDBACK_N:-50} PRESENT_S=${BENCH_PRESENT_S:-10}
 HEAP_N=${BENCH_HEAP_N:-50} ALLOC_N=${BENCH_ALLOC_N:-1000} ALLOC_ROUNDS=${BENCH_ALLOC_ROUNDS:-6}
+FENCE_CLIENTS=${BENCH_FENCE_CLIENTS:-8} FENCE_S=${BENCH_FENCE_S:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 [ "$TEST" = feedback ] && ROUNDS=1
 
@@ -100,6 +102,7 @@ for r in $(seq "$ROUNDS"); do
                 timeout 120 "$CLIENT" rss "$RT/$SOCK" "$PID" "$FEEDBACK_N" >>"$RES" 2>>"$RES.err" ;;
       heap) timeout 300 "$CLIENT" heap-hints "$RT/$SOCK" "$PID" "$HEAP_N" >>"$RES" 2>"$RES.err"
             timeout 300 "$CLIENT" heap-alloc "$RT/$SOCK" "$PID" "$ALLOC_N" "$ALLOC_ROUNDS" >>"$RES" 2>>"$RES.err" ;;
+      fence) timeout 120 "$CLIENT" fence-blocked "$RT/$SOCK" "$PID" "$FENCE_CLIENTS" "$FENCE_S" >>"$RES" 2>"$RES.err" ;;
       present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;
     esac
     echo "client_exit $?" >> "$RES"

@@ -46,7 +46,7 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 
-TESTS = ("create-destroy", "feedback", "present", "heap")
+TESTS = ("create-destroy", "feedback", "present", "heap", "fence")
 WHO = ("ours", "weston", "ours-baseline", "ours-headless")
 R = {t: {w: runs(t, w) for w in WHO} for t in TESTS}
 machine = open(os.path.join(raw, "machine.txt")).read().strip()
@@ -104,6 +104,13 @@ row("heap: bind → default feedback done, ms (median)", "heap", "feedback_alone
 row("heap: bind → feedback + heap hints done, ms (Weston: none)", "heap", "feedback_hints_ms_median", 2)
 row("heap: 1000 allocations from the system heap by the client, ms", "heap", "alloc_direct_ms_per_1000_median", 1)
 row("heap: 1000 allocations through the compositor, ms (Weston: none)", "heap", "alloc_compositor_ms_per_1000_median", 1)
+row("fence: compositor CPU ms, clients idle (8 s)", "fence", "idle_cpu_ms", 1)
+row("fence: compositor CPU ms, each client's commit held by an unsignalled acquire fence (8 s)", "fence", "blocked_cpu_ms", 1)
+row("fence: compositor context switches, idle", "fence", "idle_switches", 0)
+row("fence: compositor context switches, blocked", "fence", "blocked_switches", 0)
+row("fence: commits presented before their fence signalled", "fence", "presented_before_signal", 0)
+row("fence: signal → presented, refresh cycles, scanout (median)", "fence", "signal_to_presented_scanout_cycles_median", 2)
+row("fence: signal → presented, refresh cycles, composited (median)", "fence", "signal_to_presented_composited_cycles_median", 2)
 
 
 def own(name, test, k, target=""):
@@ -124,11 +131,15 @@ def own(name, test, k, target=""):
 
 own("heap: feedback + hints done / feedback done alone (ours, same boot, alternating connections)", "heap", "hints_ratio", "≤ 1.1")
 own("heap: allocation through the compositor / by the client itself (ours)", "heap", "alloc_ratio")
+own("fence: CPU blocked / idle, (ms + 1) / (ms + 1) (ours, same boot)", "fence", "blocked_cpu_ratio", "≤ 1.1")
+own("fence: signal → presented, scanout, refresh cycles (ours)", "fence", "signal_to_presented_scanout_cycles_median", "≤ 1")
+own("fence: signal → presented, composited, refresh cycles (ours)", "fence", "signal_to_presented_composited_cycles_median", "≤ 1")
 
 # Per round, in the order they ran: what the ratios above are made of.
 rounds = []
 for t, k, nd in (("create-destroy", "buffers_per_s_median", 0), ("create-destroy", "compositor_cpu_ms_per_1000_median", 0),
-                 ("present", "cpu_ms_per_frame", 2), ("heap", "hints_ratio", 2), ("heap", "alloc_ratio", 2)):
+                 ("present", "cpu_ms_per_frame", 2), ("heap", "hints_ratio", 2), ("heap", "alloc_ratio", 2),
+                 ("fence", "blocked_cpu_ratio", 2)):
     for r in sorted(set(R[t]["ours"]) | set(R[t]["weston"])):
         cells = []
         for w in ("ours", "weston", "ours-baseline"):
@@ -161,7 +172,7 @@ for t in TESTS:
     for w in WHO:
         for r, d in sorted(R[t][w].items()):
             for k in ("format", "planes", "dmabuf_version", "table_size", "tranches", "v3_modifier_events", "size", "refresh_ms",
-                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds", "heap_hints", "heap_alloc"):
+                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds", "heap_hints", "heap_alloc", "explicit_sync", "clients", "signal_to_presented_scanout_n", "signal_to_presented_composited_n"):
                 if k in d:
                     notes.append(f"- {t} / {w} / round {r}: `{k}` = {d[k]}")
 

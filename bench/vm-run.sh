@@ -8,7 +8,7 @@
 # BENCH_REVERSE=1 (Weston first in round 1), COMPOSITOR_BIN (artifacts/compositor/compositor), BENCH_BASELINE_BIN
 # (another build of ours, measured in every round as information), BENCH_WAIT_QUIET (300: seconds to wait, before
 # each VM boot, for a host with no other VM and a 1-minute load under 1.5; 0: do not wait), BENCH_TESTS (which of
-# create-destroy feedback present heap to run; all by default), BENCH_HEAP_N, BENCH_ALLOC_N, BENCH_ALLOC_ROUNDS, and tests/vm/run.sh's knobs.
+# create-destroy feedback present heap fence to run; all by default), BENCH_HEAP_N, BENCH_ALLOC_N, BENCH_ALLOC_ROUNDS, and tests/vm/run.sh's knobs.
 set -uo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
@@ -63,7 +63,7 @@ wait_quiet() {
   done
   echo "not quiet after ${waited} s: $(pgrep -c qemu-system) other VM(s), load $(cut -d' ' -f1 /proc/loadavg)"
 }
-for t in ${BENCH_TESTS:-create-destroy feedback present heap}; do
+for t in ${BENCH_TESTS:-create-destroy feedback present heap fence}; do
   echo "bench: $t"
   echo "wait_$t $(wait_quiet)" >> "$RAW/machine.txt"
   echo "load_before_$t $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/machine.txt"

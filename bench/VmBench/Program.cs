@@ -22,6 +22,12 @@ using Wayland.Client.Protocol;
 //   heap-alloc N ROUNDS       N 256x256 XRGB8888 LINEAR buffers a round, alternately (a) through the compositor
 //                             (allocate to its buffer event, destroy, close) and (b) from /dev/dma_heap/system by the
 //                             client itself (DMA_HEAP_IOCTL_ALLOC, close); ms per 1000; (a) skipped where absent
+//   fence-blocked N SECONDS   N clients, each a 32x32 toplevel: compositor CPU (all threads' schedstat run time) and
+//                             context switches over SECONDS idle, then over SECONDS with each client's next commit
+//                             held by an unsignalled vgem acquire fence (zwp_linux_explicit_synchronization_v1; vgem
+//                             signals by itself after 10 s, so SECONDS < 10); then the fences are signalled and
+//                             each commit's signal -> presented is measured in refresh cycles, scanout and composited
+//                             (every other client is scaled by a viewport, which vkms planes cannot show)
 //   present SECONDS W H       a fullscreen toplevel showing 2 alternating XRGB8888 LINEAR udmabuf buffers, one
 //                             commit per frame callback, a presentation feedback per commit
 static class Program
@@ -41,6 +47,7 @@ static class Program
                 case "rss": Rss(socket, pid, int.Parse(rest[0])); break;
                 case "heap-hints": HeapHints(socket, int.Parse(rest[0])); break;
                 case "heap-alloc": HeapAlloc(socket, int.Parse(rest[0]), int.Parse(rest[1])); break;
+                case "fence-blocked": FenceBlocked(socket, pid, int.Parse(rest[0]), double.Parse(rest[1], CultureInfo.InvariantCulture)); break;
                 case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
                 default: Console.Error.WriteLine($"unknown mode {mode}"); return 2;
             }
@@ -405,5 +412,113 @@ static class Program
         Console.WriteLine($"latency_cycles_median {F(Median(latency))}");
         var sorted = latency.OrderBy(x => x).ToList();
         if (sorted.Count > 0) Console.WriteLine($"latency_cycles_p90 {F(sorted[(int)(sorted.Count * 0.9)])}");
+    }
+
+    // ---- explicit sync: clients blocked on fences, and signal -> presented ----
+    /// <summary>CPU run time (ns) and context switches of every thread of the process: schedstat's first field is
+    /// exact where /proc/PID/stat's ticks (10 ms) would round an idle compositor to zero.</summary>
+    static (long RunNs, long Switches) Activity(int pid)
+    {
+        long ns = 0, switches = 0;
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                ns += long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                        switches += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { } // a thread that ended meanwhile
+        }
+        return (ns, switches);
+    }
+
+    static void FenceBlocked(string socket, int pid, int n, double seconds)
+    {
+        const int Size = 32; // the cascade step: no surface covers another, so occlusion decides nothing
+        using var alloc = UdmabufAllocator.Open();
+        using var vgem = VgemDevice.Open();
+        var clients = new List<(WaylandClient C, Toplevel Top, ZwpLinuxSurfaceSynchronizationV1 Sync, LinearImage Next, VgemBuffer Job)>();
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var c = WaylandClient.Connect(socket);
+                var manager = c.BindOrNull<ZwpLinuxExplicitSynchronizationV1>();
+                if (manager == null) { c.Dispose(); Console.WriteLine("explicit_sync absent"); return; }
+                var top = c.CreateToplevel();
+                // Every other client scaled by a viewport: vkms planes do not scale, so those are composited.
+                if (i % 2 == 1 && c.Viewporter != null) c.Viewporter.GetViewport(top.Surface).SetDestination(Size * 3 / 4, Size * 3 / 4);
+                c.Roundtrip();
+                var first = LinearImage.Create(alloc, Size, Size, Fourcc.Xrgb8888, (_, _) => 0xFF204060u);
+                top.Surface.Attach(first.CreateBuffer(c.Dmabuf!), 0, 0);
+                top.Surface.DamageBuffer(0, 0, Size, Size);
+                c.CommitPresented(top.Surface);
+                var next = LinearImage.Create(alloc, Size, Size, Fourcc.Xrgb8888, (_, _) => 0xFF604020u);
+                clients.Add((c, top, manager.GetSynchronization(top.Surface), next, vgem.CreateBuffer(4096)));
+            }
+            Thread.Sleep(1000); // the last frames and their feedback settle
+            var a0 = Activity(pid);
+            Thread.Sleep(TimeSpan.FromSeconds(seconds));
+            var a1 = Activity(pid);
+
+            var fences = new List<VgemFence>();
+            var presented = new long?[n];
+            var flags = new WpPresentationFeedback.Kind[n];
+            var refresh = new uint[n];
+            for (int i = 0; i < n; i++)
+            {
+                var (c, top, sync, next, job) = clients[i];
+                var fence = vgem.AttachFence(job, write: true);
+                fences.Add(fence);
+                using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) sync.SetAcquireFence(acquire);
+                top.Surface.Attach(next.CreateBuffer(c.Dmabuf!), 0, 0);
+                top.Surface.DamageBuffer(0, 0, Size, Size);
+                int k = i;
+                var fb = c.Presentation!.Feedback(top.Surface);
+                fb.OnPresented += (hi, lo, ns, r, _, _, f) => { presented[k] = (long)(((ulong)hi << 32 | lo) * 1_000_000_000UL + ns); flags[k] = f; refresh[k] = r; };
+                top.Surface.Commit();
+                c.Roundtrip();
+            }
+            Thread.Sleep(1000); // as before the idle window: the repaint the commits asked for is done
+            var b0 = Activity(pid);
+            Thread.Sleep(TimeSpan.FromSeconds(seconds));
+            var b1 = Activity(pid);
+            int early = presented.Count(p => p != null);
+
+            // Signal one client at a time and wait for its presentation, so that each latency is its own.
+            var scanout = new List<double>();
+            var composited = new List<double>();
+            for (int i = 0; i < n; i++)
+            {
+                long signalled = NowNs(1);
+                if (!fences[i].Signal()) { Console.WriteLine($"error vgem fence {i} had timed out: SECONDS must stay under 10"); return; }
+                clients[i].C.DispatchUntil(() => presented[i] != null, TimeSpan.FromSeconds(10));
+                if (refresh[i] == 0) continue;
+                double cycles = (presented[i]!.Value - signalled) / (double)refresh[i];
+                (flags[i].HasFlag(WpPresentationFeedback.Kind.ZeroCopy) ? scanout : composited).Add(cycles);
+            }
+            double idleMs = (a1.RunNs - a0.RunNs) / 1e6, blockedMs = (b1.RunNs - b0.RunNs) / 1e6;
+            Console.WriteLine($"clients {n}");
+            Console.WriteLine($"blocked_s {F(seconds)}");
+            Console.WriteLine($"idle_cpu_ms {F(idleMs)}");
+            Console.WriteLine($"blocked_cpu_ms {F(blockedMs)}");
+            Console.WriteLine($"idle_switches {a1.Switches - a0.Switches}");
+            Console.WriteLine($"blocked_switches {b1.Switches - b0.Switches}");
+            // Both near zero: the ratio is reported with 1 ms added to each, so that scheduler noise of a few
+            // microseconds does not read as a factor.
+            Console.WriteLine($"blocked_cpu_ratio {F((blockedMs + 1) / (idleMs + 1))}");
+            Console.WriteLine($"presented_before_signal {early}");
+            Console.WriteLine($"signal_to_presented_scanout_n {scanout.Count}");
+            Console.WriteLine($"signal_to_presented_composited_n {composited.Count}");
+            if (scanout.Count > 0) Console.WriteLine($"signal_to_presented_scanout_cycles_median {F(Median(scanout))}");
+            if (composited.Count > 0) Console.WriteLine($"signal_to_presented_composited_cycles_median {F(Median(composited))}");
+            foreach (var f in fences) f.Dispose();
+        }
+        finally
+        {
+            foreach (var c in clients) { c.Next.Dispose(); c.Job.Dispose(); c.C.Dispose(); }
+        }
     }
 }
