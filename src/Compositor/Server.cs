@@ -90,6 +90,8 @@ public sealed class Server : IDisposable
     /// <summary>A commit became current: damage what changed on screen, and repaint where needed.</summary>
     internal void SurfaceCommitted(Surface s)
     {
+        if (s.FrameCallbacks.Count + s.Feedbacks.Count > 0)
+            foreach (var o in Outputs) if (o.AnswerWithEarlyFlip(s)) break;
         var win = WindowOf(s);
         bool shown = win != null && win.IsMapped && s.HasContent;
         Rect now = Rect.Empty;
@@ -216,6 +218,16 @@ public sealed class Server : IDisposable
             f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
         foreach (var cb in frame.FrameCallbacks)
             if (cb.IsAlive) cb.SendDone(time.Milliseconds);
+    }
+
+    /// <summary>Answers a surface's frame callbacks and feedback now, for a flip that already showed its buffer
+    /// (<see cref="Output.Output.AnswerWithEarlyFlip"/>).</summary>
+    internal void AnswerNow(Output.Output output, Surface s, MonotonicTime time, ulong sequence, PresentFlags flags)
+    {
+        foreach (var f in s.Feedbacks) f.Presented(output, time, sequence, flags);
+        s.Feedbacks.Clear();
+        foreach (var cb in s.FrameCallbacks) if (cb.IsAlive) cb.SendDone(time.Milliseconds);
+        s.FrameCallbacks.Clear();
     }
 
     internal void FrameDiscarded(Frame frame)

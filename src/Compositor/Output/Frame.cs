@@ -26,6 +26,8 @@ public sealed class Frame
     public List<PresentationFeedback> Feedbacks { get; } = new();
     /// <summary>Surfaces the backend put on a plane of their own (no composition): their feedback says zero-copy.</summary>
     public HashSet<Surface> ScannedOut { get; } = new();
+    /// <summary>Queued commits' buffers the backend shows before their fence signalled (<see cref="ShowInstead"/>).</summary>
+    public List<(Surface Surface, ClientBuffer Buffer)> ShownEarly { get; } = new();
 
     /// <summary>Empties the frame for the next repaint (the previous one was presented or discarded); what it held
     /// is dropped, so that callbacks and surfaces are not kept alive in between.</summary>
@@ -36,6 +38,7 @@ public sealed class Frame
         FrameCallbacks.Clear();
         Feedbacks.Clear();
         ScannedOut.Clear();
+        ShownEarly.Clear();
     }
 
     internal void Add(FrameSurface s)
@@ -55,7 +58,18 @@ public sealed class Frame
             buffer.Lock();
             Surfaces[i].Buffer.Unlock();
             Surfaces[i] = Surfaces[i] with { Buffer = buffer };
+            ShownEarly.Add((surface, buffer));
         }
+    }
+
+    /// <summary>The surface's commit of a buffer this frame shows early became current: its frame callbacks and
+    /// feedback are this frame's, answered at the flip that shows it.</summary>
+    internal void TakeAnswersOf(Surface s)
+    {
+        FrameCallbacks.AddRange(s.FrameCallbacks);
+        s.FrameCallbacks.Clear();
+        Feedbacks.AddRange(s.Feedbacks);
+        s.Feedbacks.Clear();
     }
 
     /// <summary>Releases the buffers the frame composited and adds the ones it scanned out to <paramref name="kept"/>:

@@ -102,6 +102,14 @@ public abstract class Output
         RepaintIfWanted();
     }
 
+    /// <summary>
+    /// A commit became current whose buffer a plane of this output took before the commit's fence signalled (with
+    /// the fence as IN_FENCE_FD): its frame callbacks and feedback belong to the flip that showed that buffer, not to
+    /// a later repaint, which would report it presented a refresh late. True when this output answered them (or
+    /// will, at the flip in flight).
+    /// </summary>
+    internal virtual bool AnswerWithEarlyFlip(Surface s) => false;
+
     /// <summary>Backend: the frame never reached the screen (the commit failed). What was on screen stays;
     /// clients are answered (feedback discarded, frame callbacks done) so none waits for a frame that will not come.</summary>
     protected void Discarded(Frame frame)

@@ -1,3 +1,4 @@
+using Compositor.Buffers;
 using Compositor.Output;
 using Compositor.Platform;
 using Compositor.Render;
@@ -146,9 +147,28 @@ public sealed unsafe class DrmOutput : Output.Output
     {
         _flipPending = false;
         _lastVblank = new MonotonicTime(sec * 1_000_000_000L + usec * 1000L);
+        _lastSequence = sequence;
         var frame = _inFlight;
         _inFlight = null;
-        if (frame != null) Presented(frame, _lastVblank, sequence, PresentFlags.Vsync | PresentFlags.HwClock | PresentFlags.HwCompletion);
+        _earlyOnScreen.Clear();
+        if (frame != null) _earlyOnScreen.AddRange(frame.ShownEarly);
+        if (frame != null) Presented(frame, _lastVblank, sequence, FlipFlags);
+    }
+
+    const PresentFlags FlipFlags = PresentFlags.Vsync | PresentFlags.HwClock | PresentFlags.HwCompletion;
+
+    /// <summary>What the last completed flip showed before its commits' fences signalled, and its sequence: a commit
+    /// the loop applies after that flip is answered with it.</summary>
+    readonly List<(Surface Surface, ClientBuffer Buffer)> _earlyOnScreen = new();
+    ulong _lastSequence;
+
+    internal override bool AnswerWithEarlyFlip(Surface s)
+    {
+        if (s.Buffer is not { } b) return false;
+        if (_inFlight is { } f && f.ShownEarly.Contains((s, b))) { f.TakeAnswersOf(s); return true; }
+        if (!_earlyOnScreen.Remove((s, b))) return false;
+        Server.AnswerNow(this, s, _lastVblank, _lastSequence, FlipFlags | PresentFlags.ZeroCopy);
+        return true;
     }
 
     /// <summary>With a writeback connector: the newest frame the CRTC wrote back. Otherwise the composited primary
