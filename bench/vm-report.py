@@ -104,6 +104,14 @@ row("heap: bind → default feedback done, ms (median)", "heap", "feedback_alone
 row("heap: bind → feedback + heap hints done, ms (Weston: none)", "heap", "feedback_hints_ms_median", 2)
 row("heap: 1000 allocations from the system heap by the client, ms", "heap", "alloc_direct_ms_per_1000_median", 1)
 row("heap: 1000 allocations through the compositor, ms (Weston: none)", "heap", "alloc_compositor_ms_per_1000_median", 1)
+row("fence, plain (all on planes where they can be): compositor CPU ms, idle (8 s)", "fence", "plain_idle_cpu_ms", 1)
+row("fence, plain: compositor CPU ms, commits held by unsignalled fences (8 s)", "fence", "plain_blocked_cpu_ms", 1)
+row("fence, plain: compositor context switches, idle", "fence", "plain_idle_switches", 0)
+row("fence, plain: compositor context switches, blocked", "fence", "plain_blocked_switches", 0)
+row("fence, plain: commits presented before their fence signalled", "fence", "plain_presented_before_signal", 0)
+row("fence, plain: signal → presented, refresh cycles, scanout (median)", "fence", "plain_signal_to_presented_scanout_cycles_median", 2)
+row("fence, plain: signal → presented, refresh cycles, composited (median)", "fence", "plain_signal_to_presented_composited_cycles_median", 2)
+row("fence, plain: CPU blocked / idle, (ms + 1) / (ms + 1)", "fence", "plain_blocked_cpu_ratio", 2)
 row("fence: compositor CPU ms, clients idle (8 s)", "fence", "idle_cpu_ms", 1)
 row("fence: compositor CPU ms, each client's commit held by an unsignalled acquire fence (8 s)", "fence", "blocked_cpu_ms", 1)
 row("fence: compositor context switches, idle", "fence", "idle_switches", 0)
@@ -131,6 +139,7 @@ def own(name, test, k, target=""):
 
 own("heap: feedback + hints done / feedback done alone (ours, same boot, alternating connections)", "heap", "hints_ratio", "≤ 1.1")
 own("heap: allocation through the compositor / by the client itself (ours)", "heap", "alloc_ratio")
+own("fence, plain: CPU blocked / idle, (ms + 1) / (ms + 1) (ours, same boot)", "fence", "plain_blocked_cpu_ratio", "≤ 1.1")
 own("fence: CPU blocked / idle, (ms + 1) / (ms + 1) (ours, same boot)", "fence", "blocked_cpu_ratio", "≤ 1.1")
 own("fence: signal → presented, scanout, refresh cycles (ours)", "fence", "signal_to_presented_scanout_cycles_median", "≤ 1")
 own("fence: signal → presented, composited, refresh cycles (ours)", "fence", "signal_to_presented_composited_cycles_median", "≤ 1")
@@ -172,7 +181,8 @@ for t in TESTS:
     for w in WHO:
         for r, d in sorted(R[t][w].items()):
             for k in ("format", "planes", "dmabuf_version", "table_size", "tranches", "v3_modifier_events", "size", "refresh_ms",
-                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds", "heap_hints", "heap_alloc", "explicit_sync", "clients", "signal_to_presented_scanout_n", "signal_to_presented_composited_n"):
+                      "cpu_ticks", "commits", "discarded", "error", "client_exit", "compositor_alive", "guest_loadavg", "fds_in_compositor", "fd_kinds", "heap_hints", "heap_alloc", "explicit_sync", "clients", "signal_to_presented_scanout_n", "signal_to_presented_composited_n",
+                      "plain_signal_to_presented_scanout_n", "plain_signal_to_presented_composited_n", "plain_explicit_sync"):
                 if k in d:
                     notes.append(f"- {t} / {w} / round {r}: `{k}` = {d[k]}")
 

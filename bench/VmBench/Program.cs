@@ -27,7 +27,8 @@ using Wayland.Client.Protocol;
 //                             held by an unsignalled vgem acquire fence (zwp_linux_explicit_synchronization_v1; vgem
 //                             signals by itself after 10 s, so SECONDS < 10); then the fences are signalled and
 //                             each commit's signal -> presented is measured in refresh cycles, scanout and composited
-//                             (every other client is scaled by a viewport, which vkms planes cannot show)
+//                             (every other client is scaled by a viewport, which vkms planes cannot show; with
+//                             "plain" as a third option none is, and every key is prefixed "plain_")
 //   present SECONDS W H       a fullscreen toplevel showing 2 alternating XRGB8888 LINEAR udmabuf buffers, one
 //                             commit per frame callback, a presentation feedback per commit
 static class Program
@@ -47,7 +48,7 @@ static class Program
                 case "rss": Rss(socket, pid, int.Parse(rest[0])); break;
                 case "heap-hints": HeapHints(socket, int.Parse(rest[0])); break;
                 case "heap-alloc": HeapAlloc(socket, int.Parse(rest[0]), int.Parse(rest[1])); break;
-                case "fence-blocked": FenceBlocked(socket, pid, int.Parse(rest[0]), double.Parse(rest[1], CultureInfo.InvariantCulture)); break;
+                case "fence-blocked": FenceBlocked(socket, pid, int.Parse(rest[0]), double.Parse(rest[1], CultureInfo.InvariantCulture), rest.Length < 3 || rest[2] != "plain"); break;
                 case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
                 default: Console.Error.WriteLine($"unknown mode {mode}"); return 2;
             }
@@ -434,8 +435,9 @@ static class Program
         return (ns, switches);
     }
 
-    static void FenceBlocked(string socket, int pid, int n, double seconds)
+    static void FenceBlocked(string socket, int pid, int n, double seconds, bool scaled)
     {
+        string prefix = scaled ? "" : "plain_";
         const int Size = 32; // the cascade step: no surface covers another, so occlusion decides nothing
         using var alloc = UdmabufAllocator.Open();
         using var vgem = VgemDevice.Open();
@@ -446,10 +448,10 @@ static class Program
             {
                 var c = WaylandClient.Connect(socket);
                 var manager = c.BindOrNull<ZwpLinuxExplicitSynchronizationV1>();
-                if (manager == null) { c.Dispose(); Console.WriteLine("explicit_sync absent"); return; }
+                if (manager == null) { c.Dispose(); Console.WriteLine($"{prefix}explicit_sync absent"); return; }
                 var top = c.CreateToplevel();
                 // Every other client scaled by a viewport: vkms planes do not scale, so those are composited.
-                if (i % 2 == 1 && c.Viewporter != null) c.Viewporter.GetViewport(top.Surface).SetDestination(Size * 3 / 4, Size * 3 / 4);
+                if (scaled && i % 2 == 1 && c.Viewporter != null) c.Viewporter.GetViewport(top.Surface).SetDestination(Size * 3 / 4, Size * 3 / 4);
                 c.Roundtrip();
                 var first = LinearImage.Create(alloc, Size, Size, Fourcc.Xrgb8888, (_, _) => 0xFF204060u);
                 top.Surface.Attach(first.CreateBuffer(c.Dmabuf!), 0, 0);
@@ -493,27 +495,27 @@ static class Program
             for (int i = 0; i < n; i++)
             {
                 long signalled = NowNs(1);
-                if (!fences[i].Signal()) { Console.WriteLine($"error vgem fence {i} had timed out: SECONDS must stay under 10"); return; }
+                if (!fences[i].Signal()) { Console.WriteLine($"{prefix}error vgem fence {i} had timed out: SECONDS must stay under 10"); return; }
                 clients[i].C.DispatchUntil(() => presented[i] != null, TimeSpan.FromSeconds(10));
                 if (refresh[i] == 0) continue;
                 double cycles = (presented[i]!.Value - signalled) / (double)refresh[i];
                 (flags[i].HasFlag(WpPresentationFeedback.Kind.ZeroCopy) ? scanout : composited).Add(cycles);
             }
             double idleMs = (a1.RunNs - a0.RunNs) / 1e6, blockedMs = (b1.RunNs - b0.RunNs) / 1e6;
-            Console.WriteLine($"clients {n}");
-            Console.WriteLine($"blocked_s {F(seconds)}");
-            Console.WriteLine($"idle_cpu_ms {F(idleMs)}");
-            Console.WriteLine($"blocked_cpu_ms {F(blockedMs)}");
-            Console.WriteLine($"idle_switches {a1.Switches - a0.Switches}");
-            Console.WriteLine($"blocked_switches {b1.Switches - b0.Switches}");
+            Console.WriteLine($"{prefix}clients {n}");
+            Console.WriteLine($"{prefix}blocked_s {F(seconds)}");
+            Console.WriteLine($"{prefix}idle_cpu_ms {F(idleMs)}");
+            Console.WriteLine($"{prefix}blocked_cpu_ms {F(blockedMs)}");
+            Console.WriteLine($"{prefix}idle_switches {a1.Switches - a0.Switches}");
+            Console.WriteLine($"{prefix}blocked_switches {b1.Switches - b0.Switches}");
             // Both near zero: the ratio is reported with 1 ms added to each, so that scheduler noise of a few
             // microseconds does not read as a factor.
-            Console.WriteLine($"blocked_cpu_ratio {F((blockedMs + 1) / (idleMs + 1))}");
-            Console.WriteLine($"presented_before_signal {early}");
-            Console.WriteLine($"signal_to_presented_scanout_n {scanout.Count}");
-            Console.WriteLine($"signal_to_presented_composited_n {composited.Count}");
-            if (scanout.Count > 0) Console.WriteLine($"signal_to_presented_scanout_cycles_median {F(Median(scanout))}");
-            if (composited.Count > 0) Console.WriteLine($"signal_to_presented_composited_cycles_median {F(Median(composited))}");
+            Console.WriteLine($"{prefix}blocked_cpu_ratio {F((blockedMs + 1) / (idleMs + 1))}");
+            Console.WriteLine($"{prefix}presented_before_signal {early}");
+            Console.WriteLine($"{prefix}signal_to_presented_scanout_n {scanout.Count}");
+            Console.WriteLine($"{prefix}signal_to_presented_composited_n {composited.Count}");
+            if (scanout.Count > 0) Console.WriteLine($"{prefix}signal_to_presented_scanout_cycles_median {F(Median(scanout))}");
+            if (composited.Count > 0) Console.WriteLine($"{prefix}signal_to_presented_composited_cycles_median {F(Median(composited))}");
             foreach (var f in fences) f.Dispose();
         }
         finally
