@@ -210,12 +210,16 @@ public class ExplicitSyncTests
         using var job = vgem.Vgem.CreateBuffer(4096);
         using var second = LinearImage.Create(vgem, Small, Small, Fourcc.Xrgb8888, (_, _) => After);
         Observed seen;
+        bool firstReleased = false, presentedByThen = false;
         using (var fence = vgem.Vgem.AttachFence(job, write: true))
         {
             using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) surfaceSync.SetAcquireFence(acquire);
             top.Surface.Attach(second.CreateBuffer(client.Dmabuf!), 0, 0);
             top.Surface.DamageBuffer(0, 0, Small, Small);
             seen = new Observed(client, top.Surface);
+            // The first buffer is released by the flip that put the fenced one on screen: by then that commit must be
+            // presented, answered by the same flip, not by a later repaint (which would report it a refresh late).
+            watch.BufferOf(first).OnRelease += () => { firstReleased = true; presentedByThen = seen.Presented; };
             top.Surface.Commit();
             try { client.DispatchUntil(() => watch.Description.Contains("IN_FENCE_FD", StringComparison.Ordinal), TimeSpan.FromSeconds(3)); }
             catch (TimeoutException) { Assert.Fail($"the fenced buffer was not committed with its fence; status: {watch.Description}" + comp.LogTail()); }
@@ -226,7 +230,8 @@ public class ExplicitSyncTests
             Assert.False(seen.Done || seen.Presented, "the fenced commit's frame callback or feedback came before its fence signalled" + comp.LogTail());
             Assert.True(fence.Signal(), "the vgem fence timed out before the test signalled it");
         }
-        client.DispatchUntil(() => seen.Presented && seen.Done, GuestCompositor.Patience);
+        client.DispatchUntil(() => seen.Presented && seen.Done && firstReleased, GuestCompositor.Patience);
+        Assert.True(presentedByThen, "the previous buffer was released (the fenced one was on screen) before the fenced commit was presented: its feedback waited for a later flip" + comp.LogTail());
         Assert.Equal(After & 0xFFFFFF, At(comp, top));
 
         // Another client on the output: a fence on a plane would hold its frames back, so the fence waits in the loop.

@@ -25,6 +25,9 @@ internal sealed class ScanoutWatch
     readonly Dictionary<LinearImage, WlBuffer> _buffers = new();
 
     /// <summary>Shows the image and waits until that commit was presented.</summary>
+    /// <summary>The wl_buffer <see cref="Show"/> made for <paramref name="image"/>.</summary>
+    public WlBuffer BufferOf(LinearImage image) => _buffers[image];
+
     public void Show(WaylandClient c, LinearImage image)
     {
         Presented = null;
