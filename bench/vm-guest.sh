@@ -104,7 +104,8 @@ for r in $(seq "$ROUNDS"); do
             timeout 300 "$CLIENT" heap-alloc "$RT/$SOCK" "$PID" "$ALLOC_N" "$ALLOC_ROUNDS" >>"$RES" 2>>"$RES.err" ;;
       # plain (no viewports) first, then half of them scaled (composited in ours)
       fence) timeout 120 "$CLIENT" fence-blocked "$RT/$SOCK" "$PID" "$FENCE_CLIENTS" "$FENCE_S" plain >>"$RES" 2>"$RES.err"
-             timeout 120 "$CLIENT" fence-blocked "$RT/$SOCK" "$PID" "$FENCE_CLIENTS" "$FENCE_S" >>"$RES" 2>>"$RES.err" ;;
+             timeout 120 "$CLIENT" fence-blocked "$RT/$SOCK" "$PID" "$FENCE_CLIENTS" "$FENCE_S" >>"$RES" 2>>"$RES.err"
+             timeout 60 "$CLIENT" fence-loop "$RT/$SOCK" "$PID" 5 >>"$RES" 2>>"$RES.err" ;;
       present) timeout 120 "$CLIENT" present "$RT/$SOCK" "$PID" "$PRESENT_S" 1024 768 >>"$RES" 2>"$RES.err" ;;
     esac
     echo "client_exit $?" >> "$RES"

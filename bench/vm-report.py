@@ -112,6 +112,8 @@ row("fence, plain: commits presented before their fence signalled", "fence", "pl
 row("fence, plain: signal → presented, refresh cycles, scanout (median)", "fence", "plain_signal_to_presented_scanout_cycles_median", 2)
 row("fence, plain: signal → presented, refresh cycles, composited (median)", "fence", "plain_signal_to_presented_composited_cycles_median", 2)
 row("fence, plain: CPU blocked / idle, (ms + 1) / (ms + 1)", "fence", "plain_blocked_cpu_ratio", 2)
+row("fence-loop: one client, every frame fenced (IN_FENCE_FD in ours), frames/s", "fence", "fence_loop_fps", 1)
+row("fence-loop: compositor CPU ms per frame", "fence", "fence_loop_cpu_ms_per_frame", 2)
 row("fence: compositor CPU ms, clients idle (8 s)", "fence", "idle_cpu_ms", 1)
 row("fence: compositor CPU ms, each client's commit held by an unsignalled acquire fence (8 s)", "fence", "blocked_cpu_ms", 1)
 row("fence: compositor context switches, idle", "fence", "idle_switches", 0)

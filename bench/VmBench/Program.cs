@@ -29,6 +29,9 @@ using Wayland.Client.Protocol;
 //                             each commit's signal -> presented is measured in refresh cycles, scanout and composited
 //                             (every other client is scaled by a viewport, which vkms planes cannot show; with
 //                             "plain" as a third option none is, and every key is prefixed "plain_")
+//   fence-loop SECONDS        one 64x64 toplevel drawing frame after frame, each commit with an acquire sync_file
+//                             (vgem) that the client signals right after the compositor has the commit, as a GPU
+//                             would finish: frames/s and compositor CPU per frame (the IN_FENCE_FD path in ours)
 //   present SECONDS W H       a fullscreen toplevel showing 2 alternating XRGB8888 LINEAR udmabuf buffers, one
 //                             commit per frame callback, a presentation feedback per commit
 static class Program
@@ -49,6 +52,7 @@ static class Program
                 case "heap-hints": HeapHints(socket, int.Parse(rest[0])); break;
                 case "heap-alloc": HeapAlloc(socket, int.Parse(rest[0]), int.Parse(rest[1])); break;
                 case "fence-blocked": FenceBlocked(socket, pid, int.Parse(rest[0]), double.Parse(rest[1], CultureInfo.InvariantCulture), rest.Length < 3 || rest[2] != "plain"); break;
+                case "fence-loop": FenceLoop(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture)); break;
                 case "present": Present(socket, pid, double.Parse(rest[0], CultureInfo.InvariantCulture), int.Parse(rest[1]), int.Parse(rest[2])); break;
                 default: Console.Error.WriteLine($"unknown mode {mode}"); return 2;
             }
@@ -522,5 +526,51 @@ static class Program
         {
             foreach (var c in clients) { c.Next.Dispose(); c.Job.Dispose(); c.C.Dispose(); }
         }
+    }
+
+    static void FenceLoop(string socket, int pid, double seconds)
+    {
+        const int Size = 64;
+        using var alloc = UdmabufAllocator.Open();
+        using var vgem = VgemDevice.Open();
+        using var c = WaylandClient.Connect(socket);
+        var manager = c.BindOrNull<ZwpLinuxExplicitSynchronizationV1>();
+        if (manager == null) { Console.WriteLine("fence_loop absent"); return; }
+        var top = c.CreateToplevel();
+        c.Roundtrip();
+        using var a = LinearImage.Create(alloc, Size, Size, Fourcc.Xrgb8888, (_, _) => 0xFF204060u);
+        using var b = LinearImage.Create(alloc, Size, Size, Fourcc.Xrgb8888, (_, _) => 0xFF604020u);
+        var buffers = new[] { a.CreateBuffer(c.Dmabuf!), b.CreateBuffer(c.Dmabuf!) };
+        top.Surface.Attach(buffers[0], 0, 0);
+        top.Surface.DamageBuffer(0, 0, Size, Size);
+        c.CommitPresented(top.Surface);
+        var sync = manager.GetSynchronization(top.Surface);
+        using var job = vgem.CreateBuffer(4096);
+        int frames = 0, zeroCopy = 0, k = 1;
+        void Frame()
+        {
+            using var fence = vgem.AttachFence(job, write: true);
+            using (var acquire = job.DmaBuf.ExportSyncFile(write: false)) sync.SetAcquireFence(acquire);
+            top.Surface.Attach(buffers[k++ & 1], 0, 0);
+            top.Surface.DamageBuffer(0, 0, Size, Size);
+            bool done = false;
+            top.Surface.Frame().OnDone += _ => done = true;
+            var fb = c.Presentation!.Feedback(top.Surface);
+            fb.OnPresented += (_, _, _, _, _, _, f) => { frames++; if (f.HasFlag(WpPresentationFeedback.Kind.ZeroCopy)) zeroCopy++; };
+            top.Surface.Commit();
+            c.Roundtrip(); // the compositor holds the commit, waiting for the fence (on a plane, or in the loop)
+            fence.Signal();
+            c.DispatchUntil(() => done, TimeSpan.FromSeconds(10));
+        }
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 1) Frame();
+        frames = zeroCopy = 0;
+        long cpu0 = Activity(pid).RunNs;
+        var run = Stopwatch.StartNew();
+        while (run.Elapsed.TotalSeconds < seconds) Frame();
+        double wall = run.Elapsed.TotalSeconds, cpuMs = (Activity(pid).RunNs - cpu0) / 1e6;
+        Console.WriteLine($"fence_loop_fps {F(frames / wall)}");
+        Console.WriteLine($"fence_loop_zero_copy_pct {F(frames == 0 ? 0 : 100.0 * zeroCopy / frames)}");
+        Console.WriteLine($"fence_loop_cpu_ms_per_frame {F(frames == 0 ? double.NaN : cpuMs / frames)}");
     }
 }
