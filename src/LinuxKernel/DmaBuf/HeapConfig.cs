@@ -110,9 +110,9 @@ public static class NodeAccess
 
     /// <summary>
     /// The groups of a unix socket's peer as the kernel recorded them at connect (SO_PEERGROUPS), with its primary
-    /// <paramref name="gid"/> (SO_PEERCRED's). The socket's own record, unlike /proc/PID/status, cannot name another
-    /// process that reused the pid, nor groups the client dropped after connecting. An error gives the primary gid
-    /// alone: the client is then told less, never more.
+    /// <paramref name="gid"/> (SO_PEERCRED's): both from the same moment. The socket's own record, unlike
+    /// /proc/PID/status, cannot name another process that reused the pid. An error gives the primary gid alone: the
+    /// client is then told less, never more.
     /// </summary>
     public static unsafe IReadOnlyCollection<uint> PeerGroups(int socketFd, uint gid)
     {
