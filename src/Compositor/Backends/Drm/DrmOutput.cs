@@ -68,8 +68,7 @@ public sealed unsafe class DrmOutput : Output.Output
                 _swapTargets[i] = new CpuRenderTarget((uint*)_swap[i].Pixels, _swap[i].Pitch / 4, Width, Height);
             }
             if (connector.Type == DrmConnectorType.Writeback)
-                _writeback = new WritebackConnector(connectorObject, _device, server.Display.Loop, Width, Height, Name,
-                    () => { DamageAll(); ScheduleRepaint(); });
+                _writeback = new WritebackConnector(connectorObject, _device, server.Display.Loop, Width, Height, Name);
             _kms = new CrtcCommitter(Name, _device, new CrtcState(crtc, connectorObject, _modeBlob, otherConnectorsOnCrtc),
                 [.. overlays, primary], _writeback);
             _test = _kms.Test;

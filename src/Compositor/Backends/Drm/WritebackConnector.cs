@@ -12,18 +12,15 @@ namespace Compositor.Backends.Drm;
 /// returns a fence that signals once that frame is in memory. The fences are fds in the event loop: nothing ever
 /// waits for one (a wait on the loop once stood the whole compositor still for 10 s when vkms never signalled).
 /// A read waits for the newest job at the time it was asked (the frame on screen then), or a later one, and is
-/// answered with that job's buffer. If no such fence signals within 250 ms, the output is asked for one more commit,
-/// again every 250 ms, eight times at most: under emulation, on an idle output, vkms signals a job's fence only when
-/// about three later commits have come (each commit ended exactly one older job in the VM's logs), so without more
-/// commits a screenshot of an idle screen waited in vain. Only then is the read answered with the buffer anyway,
-/// with a warning.
+/// answered with that job's buffer; if no such fence signals within two seconds it is answered with the buffer
+/// anyway, with a warning, as the blocking read used to after ten.
 /// Every job's fence is watched until it signals, superseded or not: under the VM's emulation vkms signals a job's
 /// fence up to five commits later, and dropping superseded fences meant that, with a frame every vblank, no fence
 /// was ever seen to signal. Jobs complete in order, so a signal also ends every older job.
 /// </summary>
 sealed unsafe class WritebackConnector : IDisposable
 {
-    static readonly long PatienceNs = 250_000_000;
+    static readonly long PatienceNs = 2_000_000_000;
     readonly string _name;
     readonly EventLoop _loop;
     readonly DumbFramebuffer[] _buffers;
@@ -31,20 +28,15 @@ sealed unsafe class WritebackConnector : IDisposable
     readonly uint _fbProperty, _fenceProperty;
     readonly List<(long Job, int Buffer, Action<DumbFramebuffer> Read)> _waiting = new();
     readonly TimerFd _timer = new();
-    readonly Action _commitAgain;
-    int _nudges;              // commits asked for since the oldest waiting read started waiting
-    const int MaxNudges = 8;
     readonly EventSource _timerSource;
     int _committing = 1;      // the buffer the commit being built writes into (alternates per commit)
     int _lastCommitted = -1;  // the buffer of the newest job committed
     long _jobs;               // jobs committed so far; a job's number orders it
     readonly List<(FileDescriptorHandle Fence, EventSource Source, int Buffer, long Job)> _pending = new(); // oldest first
 
-    /// <param name="commitAgain">Asks the output for a commit of what it shows (a repaint of its whole area).</param>
-    public WritebackConnector(KmsObject connector, DrmDevice device, EventLoop loop, int width, int height, string name, Action commitAgain)
+    public WritebackConnector(KmsObject connector, DrmDevice device, EventLoop loop, int width, int height, string name)
     {
         _name = name;
-        _commitAgain = commitAgain;
         _loop = loop;
         _fbProperty = connector.PropertyId("WRITEBACK_FB_ID");
         _fenceProperty = connector.PropertyId("WRITEBACK_OUT_FENCE_PTR");
@@ -111,7 +103,6 @@ sealed unsafe class WritebackConnector : IDisposable
     public void WhenWritten(Action<DumbFramebuffer> read)
     {
         if (_pending.Count == 0) { read(_buffers[Math.Max(0, _lastCommitted)]); return; }
-        if (_waiting.Count == 0) _nudges = 0;
         _waiting.Add((_pending[^1].Job, _pending[^1].Buffer, read));
         _timer.ArmAt(MonotonicTime.Now.Add(PatienceNs));
     }
@@ -119,14 +110,7 @@ sealed unsafe class WritebackConnector : IDisposable
     void GiveUpWaiting()
     {
         if (_waiting.Count == 0) return;
-        if (_nudges++ < MaxNudges)
-        {
-            Log.Debug($"{_name}: writeback job {_waiting[0].Job} not written after {_nudges * PatienceNs / 1_000_000} ms: committing the frame again");
-            _commitAgain();
-            _timer.ArmAt(MonotonicTime.Now.Add(PatienceNs));
-            return;
-        }
-        Log.Warning($"{_name}: writeback job {_waiting[0].Job} not written after {(MaxNudges + 1) * PatienceNs / 1_000_000} ms and {MaxNudges} more commits: the screenshot may be an older frame");
+        Log.Warning($"{_name}: a writeback fence did not signal within 2 s: the screenshot may be an older frame");
         var reads = _waiting.ToArray();
         _waiting.Clear();
         foreach (var (_, buffer, read) in reads) read(_buffers[buffer]);
