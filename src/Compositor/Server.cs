@@ -210,24 +210,28 @@ public sealed class Server : IDisposable
     }
 
     /// <summary>The frame is on screen: answer frame callbacks and presentation feedback, release its buffers.</summary>
-    internal void FramePresented(Output.Output output, Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags)
-    {
-        // Presentation feedback before frame callbacks: a client that draws its next frame in the callback and
-        // replaces its feedback object then (weston-simple-dmabuf-feedback) would otherwise never see `presented`.
-        foreach (var f in frame.Feedbacks)
-            f.Presented(output, time, sequence, flags | (frame.ScannedOut.Contains(f.Surface) ? PresentFlags.ZeroCopy : 0));
-        foreach (var cb in frame.FrameCallbacks)
-            if (cb.IsAlive) cb.SendDone(time.Milliseconds);
-    }
+    internal void FramePresented(Output.Output output, Frame frame, MonotonicTime time, ulong sequence, PresentFlags flags) =>
+        Answer(output, frame.Feedbacks, frame.FrameCallbacks, time, sequence, flags, frame.ScannedOut);
 
     /// <summary>Answers a surface's frame callbacks and feedback now, for a flip that already showed its buffer
     /// (<see cref="Output.Output.AnswerWithEarlyFlip"/>).</summary>
     internal void AnswerNow(Output.Output output, Surface s, MonotonicTime time, ulong sequence, PresentFlags flags)
     {
-        foreach (var f in s.Feedbacks) f.Presented(output, time, sequence, flags);
+        Answer(output, s.Feedbacks, s.FrameCallbacks, time, sequence, flags, scannedOut: null);
         s.Feedbacks.Clear();
-        foreach (var cb in s.FrameCallbacks) if (cb.IsAlive) cb.SendDone(time.Milliseconds);
         s.FrameCallbacks.Clear();
+    }
+
+    /// <summary>Presented feedback (zero-copy for the surfaces in <paramref name="scannedOut"/>), then frame callbacks.</summary>
+    static void Answer(Output.Output output, List<PresentationFeedback> feedbacks, List<WlCallback> callbacks, MonotonicTime time,
+        ulong sequence, PresentFlags flags, HashSet<Surface>? scannedOut)
+    {
+        // Presentation feedback before frame callbacks: a client that draws its next frame in the callback and
+        // replaces its feedback object then (weston-simple-dmabuf-feedback) would otherwise never see `presented`.
+        foreach (var f in feedbacks)
+            f.Presented(output, time, sequence, flags | (scannedOut?.Contains(f.Surface) == true ? PresentFlags.ZeroCopy : 0));
+        foreach (var cb in callbacks)
+            if (cb.IsAlive) cb.SendDone(time.Milliseconds);
     }
 
     internal void FrameDiscarded(Frame frame)

@@ -154,7 +154,7 @@ public sealed class HeapPolicyTests : IDisposable
     [InlineData(0x1B6u, 0u, 0u, 1000u, true)]
     [InlineData(0x36u, 1000u, 0u, 1000u, false)] // the owner's bits count for the owner, not the others'
     public void Credentials_decide_which_nodes_a_client_can_open(uint mode, uint owner, uint group, uint uid, bool can) =>
-        Assert.Equal(can, NodeAccess.CanOpenReadWrite(mode, owner, group, uid, [1000u, 44u]));
+        Assert.Equal(can, NodeAccess.CanOpenReadWrite(mode, owner, group, uid, () => [1000u, 44u]));
 
     /// <summary>The groups are looked up only when the mode bits make them matter: the hints for root, the owner, or a
     /// node whose group and others' bits agree cost no lookup.</summary>

@@ -40,7 +40,7 @@ public sealed class HeapHintsGlobal
     internal static Func<IReadOnlyCollection<uint>> Groups(Client c)
     {
         IReadOnlyCollection<uint>? groups = null;
-        return () => groups ??= c.IsAlive ? NodeAccess.PeerGroups(c.SocketFd, c.Gid) : new[] { c.Gid };
+        return () => groups ??= NodeAccess.PeerGroups(c.SocketFd, c.Gid); // a gone client's fd is -1: its gid alone
     }
 
     internal IDmaBufAllocator AllocatorFor(HeapHint h)

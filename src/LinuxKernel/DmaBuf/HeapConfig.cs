@@ -82,9 +82,6 @@ public sealed class HeapConfig
 /// decide it from the mode bits (no ACLs, no capabilities but root's).</summary>
 public static class NodeAccess
 {
-    public static bool CanOpenReadWrite(uint mode, uint ownerUid, uint ownerGid, uint uid, IReadOnlyCollection<uint> gids) =>
-        CanOpenReadWrite(mode, ownerUid, ownerGid, uid, () => gids);
-
     /// <summary>The groups are asked for only when the answer depends on them (not root, not the owner, group bits
     /// other than the others' bits): the common cases cost no lookup.</summary>
     public static bool CanOpenReadWrite(uint mode, uint ownerUid, uint ownerGid, uint uid, Func<IReadOnlyCollection<uint>> gids)

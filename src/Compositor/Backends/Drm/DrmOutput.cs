@@ -151,8 +151,9 @@ public sealed unsafe class DrmOutput : Output.Output
         var frame = _inFlight;
         _inFlight = null;
         _earlyOnScreen.Clear();
-        if (frame != null) _earlyOnScreen.AddRange(frame.ShownEarly);
-        if (frame != null) Presented(frame, _lastVblank, sequence, FlipFlags);
+        if (frame == null) return;
+        _earlyOnScreen.AddRange(frame.ShownEarly);
+        Presented(frame, _lastVblank, sequence, FlipFlags);
     }
 
     const PresentFlags FlipFlags = PresentFlags.Vsync | PresentFlags.HwClock | PresentFlags.HwCompletion;
