@@ -68,7 +68,8 @@ public sealed unsafe class DrmOutput : Output.Output
                 _swapTargets[i] = new CpuRenderTarget((uint*)_swap[i].Pixels, _swap[i].Pitch / 4, Width, Height);
             }
             if (connector.Type == DrmConnectorType.Writeback)
-                _writeback = new WritebackConnector(connectorObject, _device, server.Display.Loop, Width, Height, Name);
+                _writeback = new WritebackConnector(connectorObject, _device, server.Display.Loop, Width, Height, Name,
+                    () => { DamageAll(); ScheduleRepaint(); });
             _kms = new CrtcCommitter(Name, _device, new CrtcState(crtc, connectorObject, _modeBlob, otherConnectorsOnCrtc),
                 [.. overlays, primary], _writeback);
             _test = _kms.Test;
@@ -146,6 +147,7 @@ public sealed unsafe class DrmOutput : Output.Output
     internal void PageFlipped(uint sequence, uint sec, uint usec)
     {
         _flipPending = false;
+        _writeback?.Flipped();
         _lastVblank = new MonotonicTime(sec * 1_000_000_000L + usec * 1000L);
         _lastSequence = sequence;
         var frame = _inFlight;
