@@ -23,20 +23,36 @@ public sealed class ShmBuffer : IDisposable
     public bool Busy { get; set; }
     public Span<byte> Pixels => _map.Span;
 
-    public static ShmBuffer Create(WlShm shm, int width, int height, WlShm.Format format, Func<int, int, uint> pixel)
+    public static ShmBuffer Create(WlShm shm, int width, int height, WlShm.Format format, Func<int, int, uint> pixel) =>
+        CreateRaw(shm, width, height, format, (x, y) => pixel(x, y));
+
+    /// <summary>Bytes per pixel of a single-plane wl_shm format (packed YUV counts per pixel, as its stride does).</summary>
+    public static int BytesPerPixel(WlShm.Format format) => format switch
     {
-        int bpp = format is WlShm.Format.Rgb565 ? 2 : 4;
+        WlShm.Format.R8 => 1,
+        WlShm.Format.Rgb565 or WlShm.Format.Bgr565 or WlShm.Format.Argb1555 or WlShm.Format.Xrgb1555 or WlShm.Format.Gr88
+            or WlShm.Format.Yuyv or WlShm.Format.Yvyu or WlShm.Format.Uyvy or WlShm.Format.Vyuy => 2,
+        WlShm.Format.Rgb888 or WlShm.Format.Bgr888 => 3,
+        WlShm.Format.Abgr16161616f or WlShm.Format.Xbgr16161616f => 8,
+        _ => 4,
+    };
+
+    /// <summary>A buffer whose pixels are the raw little-endian values <paramref name="pixel"/> gives, in as many
+    /// bytes as the format has per pixel.</summary>
+    public static ShmBuffer CreateRaw(WlShm shm, int width, int height, WlShm.Format format, Func<int, int, ulong> pixel)
+    {
+        int bpp = BytesPerPixel(format);
         int stride = width * bpp;
         int size = stride * height;
         using var fd = MemFd.Create("clientkit-shm", size, FileSeals.Shrink);
         var map = MemoryMapping.Map(fd, size, MemoryProtection.Read | MemoryProtection.Write);
         var span = map.Span;
+        Span<byte> bytes = stackalloc byte[8];
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
             {
-                uint v = pixel(x, y);
-                if (bpp == 4) BitConverter.TryWriteBytes(span[(y * stride + x * 4)..], v);
-                else BitConverter.TryWriteBytes(span[(y * stride + x * 2)..], (ushort)v);
+                BitConverter.TryWriteBytes(bytes, pixel(x, y));
+                bytes[..bpp].CopyTo(span[(y * stride + x * bpp)..]);
             }
         using var pool = shm.CreatePool(fd, size);
         var buffer = pool.CreateBuffer(0, width, height, stride, format);

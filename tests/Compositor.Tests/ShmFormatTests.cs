@@ -16,7 +16,20 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         var formats = new List<WlShm.Format>();
         shm.OnFormat += f => formats.Add(f);
         c.Roundtrip();
-        Assert.Equal(new[] { WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888, WlShm.Format.Rgb565, WlShm.Format.Nv12 }.Order(), formats.Order());
+        // Every single-plane format the renderers read, and the two-plane YUV ones (issue 13: GStreamer asks for
+        // its format as a wl_shm format); no three-plane one (wl_shm has no convention for them).
+        WlShm.Format[] expected =
+        [
+            WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888,
+            WlShm.Format.Rgba8888, WlShm.Format.Rgbx8888, WlShm.Format.Bgra8888, WlShm.Format.Bgrx8888,
+            WlShm.Format.Argb2101010, WlShm.Format.Xrgb2101010, WlShm.Format.Abgr2101010, WlShm.Format.Xbgr2101010,
+            WlShm.Format.Rgb565, WlShm.Format.Bgr565, WlShm.Format.Rgb888, WlShm.Format.Bgr888,
+            WlShm.Format.Argb1555, WlShm.Format.Xrgb1555, WlShm.Format.R8, WlShm.Format.Gr88,
+            WlShm.Format.Abgr16161616f, WlShm.Format.Xbgr16161616f,
+            WlShm.Format.Yuyv, WlShm.Format.Yvyu, WlShm.Format.Uyvy, WlShm.Format.Vyuy,
+            WlShm.Format.Nv12, WlShm.Format.Nv21, WlShm.Format.Nv16, WlShm.Format.P010,
+        ];
+        Assert.Equal(expected.Order(), formats.Order());
     }
 
     /// <summary>A 4x1 buffer whose pixels are the raw little-endian values given, on a blue window at (8, 8),
@@ -53,6 +66,66 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         }
         Assert.Equal(0x0000FFu, png[12, 8]);
         Assert.Equal(0x0000FFu, png[8, 10]);
+    }
+
+    /// <summary>The formats added for issue 13, each 4x1 raw values (the second row reversed) on the blue window
+    /// and what they must look like: channel order, bit widths, alpha and the YUV pairs.</summary>
+    public static TheoryData<WlShm.Format, ulong[], uint[], string> PackedCases()
+    {
+        var cases = new (WlShm.Format, ulong[], uint[])[]
+        {
+            (WlShm.Format.Rgba8888, [0x112233FF, 0x80000080, 0, 0xFFFFFFFF], [0x112233, 0x80007F, 0x0000FF, 0xFFFFFF]),
+            (WlShm.Format.Rgbx8888, [0x11223300, 0xFF0000AA, 0x00FF0012, 0xABCDEF7F], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
+            (WlShm.Format.Bgra8888, [0x332211FF, 0x00008080, 0, 0xFFFFFFFF], [0x112233, 0x80007F, 0x0000FF, 0xFFFFFF]),
+            (WlShm.Format.Bgrx8888, [0x33221100, 0x0000FF12, 0x00FF0034, 0xEFCDAB56], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
+            (WlShm.Format.Argb2101010, [0xFFF00000, 0xC00FFC00, 0, 0xE00403FF], [0xFF0000, 0x00FF00, 0x0000FF, 0x8040FF]),
+            (WlShm.Format.Xrgb2101010, [0x3FF00000, 0x000FFC00, 0x000003FF, 0x200403FF], [0xFF0000, 0x00FF00, 0x0000FF, 0x8040FF]),
+            (WlShm.Format.Abgr2101010, [0xC00003FF, 0xC00FFC00, 0, 0xFFF40200], [0xFF0000, 0x00FF00, 0x0000FF, 0x8040FF]),
+            (WlShm.Format.Xbgr2101010, [0x000003FF, 0x000FFC00, 0x3FF00000, 0x3FF40200], [0xFF0000, 0x00FF00, 0x0000FF, 0x8040FF]),
+            (WlShm.Format.Bgr565, [0xF800, 0x07E0, 0x001F, 0x8410], [0x0000FF, 0x00FF00, 0xFF0000, 0x848284]),
+            (WlShm.Format.Rgb888, [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
+            (WlShm.Format.Bgr888, [0x332211, 0x0000FF, 0x00FF00, 0xEFCDAB], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
+            (WlShm.Format.Argb1555, [0xFC00, 0x83E0, 0, 0xC210], [0xFF0000, 0x00FF00, 0x0000FF, 0x848484]),
+            (WlShm.Format.Xrgb1555, [0x7C00, 0x03E0, 0x001F, 0x4210], [0xFF0000, 0x00FF00, 0x0000FF, 0x848484]),
+            (WlShm.Format.R8, [0x11, 0xFF, 0x00, 0x80], [0x110000, 0xFF0000, 0x000000, 0x800000]),
+            (WlShm.Format.Gr88, [0x2211, 0x00FF, 0xFF00, 0], [0x112200, 0xFF0000, 0x00FF00, 0x000000]),
+            // Half floats: 1.0 is 0x3C00, 0.5 is 0x3800; A:B:G:R from the top.
+            (WlShm.Format.Abgr16161616f, [0x3C00_0000_0000_3C00, 0x3C00_0000_3C00_0000, 0, 0x3C00_3C00_3800_3800], [0xFF0000, 0x00FF00, 0x0000FF, 0x8080FF]),
+            (WlShm.Format.Xbgr16161616f, [0x0000_0000_0000_3C00, 0x1234_0000_3C00_0000, 0, 0x0000_3C00_3800_3800], [0xFF0000, 0x00FF00, 0x000000, 0x8080FF]),
+            // Packed YUV pairs: Y 235 (white) and 16 (black) with neutral chroma, in each byte order.
+            (WlShm.Format.Yuyv, [0x80EB, 0x8010, 0x80EB, 0x8010], [0xFFFFFF, 0x000000, 0xFFFFFF, 0x000000]),
+            (WlShm.Format.Yvyu, [0x80EB, 0x8010, 0x80EB, 0x8010], [0xFFFFFF, 0x000000, 0xFFFFFF, 0x000000]),
+            (WlShm.Format.Uyvy, [0xEB80, 0x1080, 0xEB80, 0x1080], [0xFFFFFF, 0x000000, 0xFFFFFF, 0x000000]),
+            (WlShm.Format.Vyuy, [0xEB80, 0x1080, 0xEB80, 0x1080], [0xFFFFFF, 0x000000, 0xFFFFFF, 0x000000]),
+        };
+        var data = new TheoryData<WlShm.Format, ulong[], uint[], string>();
+        foreach (var renderer in new[] { "cpu", "gl" })
+            foreach (var (f, raw, expected) in cases) data.Add(f, raw, expected, renderer);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PackedCases))]
+    public void EachPackedFormatShowsItsExactPixels(WlShm.Format format, ulong[] raw, uint[] expected, string renderer)
+    {
+        using var comp = Renderers.Start(renderer);
+        using var c = comp.Connect();
+        var top = c.CreateToplevel();
+        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
+        var s = c.CreateSurface();
+        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        var b = ShmBuffer.CreateRaw(c.Shm!, 4, 2, format, (x, y) => raw[y == 0 ? x : 3 - x]);
+        s.Attach(b.Buffer, 0, 0);
+        s.Commit();
+        c.CommitPresented(top.Surface);
+        Assert.Null(c.Connection.Error);
+        var png = comp.Screenshot();
+        for (int x = 0; x < 4; x++)
+        {
+            Assert.True(expected[x] == png[8 + x, 8], $"{format} pixel {x}: 0x{png[8 + x, 8]:x6}, expected 0x{expected[x]:x6}");
+            Assert.True(expected[3 - x] == png[8 + x, 9], $"{format} row 2 pixel {x}: 0x{png[8 + x, 9]:x6}, expected 0x{expected[3 - x]:x6}");
+        }
+        Assert.Equal(0x0000FFu, png[12, 8]);
     }
 
     /// <summary>A stride under width x bytes per pixel would make the renderer read rows into each other and the

@@ -7,12 +7,14 @@ namespace Compositor.Buffers;
 /// YUV formats, plane 1. A stride may be negative (a y-inverted buffer starts at its last row).
 /// <see cref="Dispose"/> ends the CPU access (shm: libwayland's SIGBUS guard; dma-buf: DMA_BUF_IOCTL_SYNC end).</summary>
 public readonly unsafe ref struct PixelAccess(byte* data, int stride, int width, int height, uint fourcc, ClientBuffer? owner,
-    byte* data1 = null, int stride1 = 0)
+    byte* data1 = null, int stride1 = 0, byte* data2 = null, int stride2 = 0)
 {
     public byte* Data { get; } = data;
     public int Stride { get; } = stride;
     public byte* Data1 { get; } = data1;
     public int Stride1 { get; } = stride1;
+    public byte* Data2 { get; } = data2;
+    public int Stride2 { get; } = stride2;
     public int Width { get; } = width;
     public int Height { get; } = height;
     public uint Fourcc { get; } = fourcc;

@@ -107,18 +107,22 @@ public sealed unsafe class DmabufClientBuffer : ClientBuffer
             return default;
         }
         var planes = _cpu.Planes;
-        int stride0 = (int)planes[0].Stride;
-        byte* d0 = _cpu.PlaneData(0);
-        byte* d1 = planes.Count > 1 ? _cpu.PlaneData(1) : null;
-        int stride1 = planes.Count > 1 ? (int)planes[1].Stride : 0;
-        if (_cpu.YInvert)
+        var info = FormatInfo.Get(Fourcc)!;
+        Span<nint> data = stackalloc nint[3];
+        Span<int> strides = stackalloc int[3];
+        for (int i = 0; i < planes.Count; i++)
         {
-            // Start at the last row and walk up: the renderer needs no notion of inversion.
-            d0 += (long)stride0 * (Height - 1);
-            stride0 = -stride0;
-            if (d1 != null) { d1 += (long)stride1 * ((Height + 1) / 2 - 1); stride1 = -stride1; }
+            byte* d = _cpu.PlaneData(i);
+            int stride = (int)planes[i].Stride;
+            if (_cpu.YInvert)
+            {
+                // Start at the plane's last row and walk up: the renderer needs no notion of inversion.
+                d += (long)stride * (info.PlaneSize(i, Width, Height).Height - 1);
+                stride = -stride;
+            }
+            (data[i], strides[i]) = ((nint)d, stride);
         }
-        return new PixelAccess(d0, stride0, Width, Height, Fourcc, this, d1, stride1);
+        return new PixelAccess((byte*)data[0], strides[0], Width, Height, Fourcc, this, (byte*)data[1], strides[1], (byte*)data[2], strides[2]);
     }
 
     PixelAccess ReadBack(EglDmabufImport egl)

@@ -27,12 +27,9 @@ public sealed class CpuImporter : IDmabufImporter
     const int Enotty = 25;
     readonly MappedFiles _proven = new();
 
-    /// <summary>The layouts the CPU renderer reads, all linear.</summary>
-    public static readonly uint[] ReadableFormats =
-        [Fourcc.Argb8888, Fourcc.Xrgb8888, Fourcc.Abgr8888, Fourcc.Xbgr8888, Fourcc.Rgb565, Fourcc.Nv12];
-
     public string Name => "cpu";
-    public FormatSet Formats { get; } = FormatSet.Of(ReadableFormats, Modifiers.Linear);
+    /// <summary>The layouts the CPU renderer reads, all linear.</summary>
+    public FormatSet Formats { get; } = FormatSet.Of(CpuPixels.Readable, Modifiers.Linear);
 
     public ImportResult Import(DmabufAttributes b)
     {

@@ -112,7 +112,7 @@ public sealed unsafe class CpuRenderer : IRenderer
         // wp_alpha_modifier_v1: every premultiplied channel times the multiplier (0..255 here).
         uint alpha = surface.AlphaMultiplier == uint.MaxValue ? 255 : Buffers.SinglePixelClientBuffer.To8(surface.AlphaMultiplier);
         if (alpha == 0) return;
-        if (identity && alpha == 255 && IsRowFormat(px.Fourcc))
+        if (identity && alpha == 255 && CpuPixels.IsArgbRow(px.Fourcc))
         {
             int bx = area.X - rect.X, by = area.Y - rect.Y;
             int w = Math.Min(area.Width, px.Width - bx), h = Math.Min(area.Height, px.Height - by);
@@ -139,14 +139,12 @@ public sealed unsafe class CpuRenderer : IRenderer
                 int bx = (int)Math.Floor(ox + sx * dxx + sy * dyx);
                 int by = (int)Math.Floor(oy + sx * dxy + sy * dyy);
                 if ((uint)bx >= (uint)px.Width || (uint)by >= (uint)px.Height) continue;
-                uint c = ReadPixel(px, bx, by);
+                uint c = CpuPixels.Read(px, bx, by);
                 if (alpha != 255) c = MultiplyAlpha(c, alpha);
                 d[x] = Blend(c, d[x]);
             }
         }
     }
-
-    static bool IsRowFormat(uint f) => f == Feedback.Fourcc.Argb8888 || f == Feedback.Fourcc.Xrgb8888;
 
     static void CompositeRow(uint* d, uint* s, int n, uint fourcc)
     {
@@ -183,40 +181,5 @@ public sealed unsafe class CpuRenderer : IRenderer
         rb = ((rb + 0x800080 + ((rb >> 8) & 0xFF00FF)) >> 8) & 0xFF00FF;
         g = ((g + 0x008000 + ((g >> 8) & 0x00FF00)) >> 8) & 0x00FF00;
         return 0xFF000000 | ((src & 0xFFFFFF) + (rb | g));
-    }
-
-    /// <summary>BT.601 limited range, the usual meaning of NV12 without further color information.</summary>
-    static uint Nv12(PixelAccess px, int x, int y)
-    {
-        int luma = px.Data[(long)y * px.Stride + x];
-        byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2;
-        int c = luma - 16, d = uv[0] - 128, e = uv[1] - 128;
-        int r = Math.Clamp((298 * c + 409 * e + 128) >> 8, 0, 255);
-        int g = Math.Clamp((298 * c - 100 * d - 208 * e + 128) >> 8, 0, 255);
-        int b = Math.Clamp((298 * c + 516 * d + 128) >> 8, 0, 255);
-        return 0xFF000000 | (uint)(r << 16 | g << 8 | b);
-    }
-
-    /// <summary>One pixel as premultiplied ARGB.</summary>
-    internal static uint ReadPixel(PixelAccess px, int x, int y)
-    {
-        byte* row = px.Data + (long)y * px.Stride;
-        uint f = px.Fourcc;
-        if (f == Feedback.Fourcc.Argb8888) return ((uint*)row)[x];
-        if (f == Feedback.Fourcc.Xrgb8888) return 0xFF000000 | ((uint*)row)[x];
-        if (f == Feedback.Fourcc.Abgr8888 || f == Feedback.Fourcc.Xbgr8888)
-        {
-            uint c = ((uint*)row)[x];
-            uint swapped = (c & 0xFF00FF00) | ((c & 0xFF) << 16) | ((c >> 16) & 0xFF);
-            return f == Feedback.Fourcc.Xbgr8888 ? 0xFF000000 | swapped : swapped;
-        }
-        if (f == Feedback.Fourcc.Nv12) return Nv12(px, x, y);
-        if (f == Feedback.Fourcc.Rgb565)
-        {
-            uint c = ((ushort*)row)[x];
-            uint r = (c >> 11) & 0x1F, g = (c >> 5) & 0x3F, b = c & 0x1F;
-            return 0xFF000000 | ((r << 3 | r >> 2) << 16) | ((g << 2 | g >> 4) << 8) | (b << 3 | b >> 2);
-        }
-        return 0xFFFF00FF; // a format the CPU path cannot read: magenta, visibly wrong rather than silently black
     }
 }

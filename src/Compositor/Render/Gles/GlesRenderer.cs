@@ -220,7 +220,7 @@ public sealed unsafe class GlesRenderer : IRenderer
         fixed (uint* row = _convert)
             for (int y = r.Y; y < r.Bottom; y++)
             {
-                for (int x = 0; x < r.Width; x++) row[x] = CpuRenderer.ReadPixel(px, r.X + x, y);
+                for (int x = 0; x < r.Width; x++) row[x] = CpuPixels.Read(px, r.X + x, y);
                 _gl.TexSubImage2D(TextureTarget.Texture2D, 0, r.X, y, (uint)r.Width, 1, GlPixelFormat.Rgba, PixelType.UnsignedByte, row);
             }
     }
