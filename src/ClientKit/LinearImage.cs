@@ -52,54 +52,129 @@ public sealed class LinearImage : IDisposable
     /// a compositor that shows it sees them after the client's next damaging commit.</summary>
     public void Redraw(Func<int, int, uint> pixel) => Fill(pixel, _isDmaBuf);
 
+    /// <summary>Bytes per pixel of each plane and the chroma planes' subsampling, per drm_fourcc.h.</summary>
+    static (int[] Bpp, int HSub, int VSub) Describe(uint format) => Fourcc.Name(format) switch
+    {
+        "R8" => ([1], 1, 1),
+        "RG16" or "BG16" or "AR15" or "XR15" or "GR88" or "YUYV" or "YVYU" or "UYVY" or "VYUY" => ([2], 1, 1),
+        "RG24" or "BG24" => ([3], 1, 1),
+        "AB4H" or "XB4H" => ([8], 1, 1),
+        "NV12" or "NV21" => ([1, 2], 2, 2),
+        "NV16" => ([1, 2], 2, 1),
+        "P010" => ([2, 4], 2, 2),
+        "YU12" or "YV12" => ([1, 1, 1], 2, 2),
+        "YU16" => ([1, 1, 1], 2, 1),
+        "YU24" => ([1, 1, 1], 1, 1),
+        _ => ([4], 1, 1),
+    };
+
+    /// <summary>Whether ClientKit can lay out and fill <paramref name="format"/>.</summary>
+    public static bool CanEncode(uint format) =>
+        Describe(format).Bpp.Length > 1 || Fourcc.Name(format) is "R8" or "RG16" or "BG16" or "AR15" or "XR15" or "GR88" or
+            "YUYV" or "YVYU" or "UYVY" or "VYUY" or "RG24" or "BG24" or "AB4H" or "XB4H" or "AR24" or "XR24" or "AB24" or
+            "XB24" or "RA24" or "RX24" or "BA24" or "BX24" or "AR30" or "XR30" or "AB30" or "XB30";
+
+    /// <summary>Planes one after another, each stride a multiple of 64 bytes, as GPU drivers lay out LINEAR.</summary>
     static (uint, uint)[] Layout(int w, int h, uint format, out long size)
     {
-        if (format == Fourcc.Nv12)
+        var (bpp, hs, vs) = Describe(format);
+        var planes = new (uint, uint)[bpp.Length];
+        long offset = 0;
+        for (int i = 0; i < bpp.Length; i++)
         {
-            uint stride = (uint)((w + 63) & ~63);
-            uint uvOffset = stride * (uint)h;
-            size = uvOffset + stride * (uint)((h + 1) / 2);
-            return [(0, stride), (uvOffset, stride)];
+            int pw = i == 0 ? w : (w + hs - 1) / hs, ph = i == 0 ? h : (h + vs - 1) / vs;
+            uint stride = (uint)((pw * bpp[i] + 63) & ~63);
+            planes[i] = ((uint)offset, stride);
+            offset += stride * (long)ph;
         }
-        int bpp = format == Fourcc.Rgb565 ? 2 : 4;
-        uint s = (uint)((w * bpp + 63) & ~63);
-        size = s * (long)h;
-        return [(0, s)];
+        size = offset;
+        return planes;
     }
 
     void Fill(Func<int, int, uint> pixel, bool isDmaBuf)
     {
         using var map = Fd.Map(MemoryProtection.ReadWrite, Fd.GetSize());
         if (isDmaBuf) Fd.BeginCpuAccess(CpuAccess.Write);
-        try
+        try { Encode(map.Span, pixel); }
+        finally { if (isDmaBuf) Fd.EndCpuAccess(CpuAccess.Write); }
+    }
+
+    /// <summary>Writes 0xAARRGGBB (premultiplied) pixels in the image's format: RGB by channel widths, YUV as BT.601
+    /// limited range with each chroma sample taken from the top-left pixel it covers.</summary>
+    void Encode(Span<byte> span, Func<int, int, uint> pixel)
+    {
+        string name = Fourcc.Name(Format);
+        var (bpp, hs, vs) = Describe(Format);
+        var (off0, stride0) = Planes[0];
+        if (name is "YUYV" or "YVYU" or "UYVY" or "VYUY")
         {
-            var span = map.Span;
-            var (off0, stride0) = Planes[0];
             for (int y = 0; y < Height; y++)
-                for (int x = 0; x < Width; x++)
+                for (int x = 0; x < Width; x += 2)
                 {
                     uint c = pixel(x, y);
-                    int at = (int)(off0 + y * stride0);
-                    if (Format == Fourcc.Nv12) span[at + x] = Luma(c);
-                    else if (Format == Fourcc.Rgb565)
-                        BitConverter.TryWriteBytes(span[(at + x * 2)..], (ushort)(((c >> 19) & 0x1F) << 11 | ((c >> 10) & 0x3F) << 5 | ((c >> 3) & 0x1F)));
-                    else if (Format == Fourcc.Abgr8888 || Format == Fourcc.Xbgr8888)
-                        BitConverter.TryWriteBytes(span[(at + x * 4)..], (c & 0xFF00FF00) | (c & 0xFF) << 16 | (c >> 16) & 0xFF);
-                    else BitConverter.TryWriteBytes(span[(at + x * 4)..], c);
-                }
-            if (Format == Fourcc.Nv12)
-            {
-                var (off1, stride1) = Planes[1];
-                for (int y = 0; y < Height; y += 2)
-                    for (int x = 0; x < Width; x += 2)
+                    byte y0 = Luma(c), y1 = Luma(pixel(Math.Min(x + 1, Width - 1), y));
+                    var (u, v) = Chroma(c);
+                    byte[] b = name switch
                     {
-                        uint c = pixel(x, y);
-                        int at = (int)(off1 + y / 2 * stride1 + x);
-                        (span[at], span[at + 1]) = Chroma(c);
-                    }
-            }
+                        "YUYV" => [y0, u, y1, v], "YVYU" => [y0, v, y1, u], "UYVY" => [u, y0, v, y1], _ => [v, y0, u, y1],
+                    };
+                    b.CopyTo(span[(int)(off0 + y * stride0 + x * 2)..]);
+                }
+            return;
         }
-        finally { if (isDmaBuf) Fd.EndCpuAccess(CpuAccess.Write); }
+        if (bpp.Length > 1)
+        {
+            bool wide = name == "P010";
+            for (int y = 0; y < Height; y++)
+                for (int x = 0; x < Width; x++)
+                    Put(span, 0, x, y, wide ? 2 : 1, wide ? (ulong)Luma(pixel(x, y)) << 8 : Luma(pixel(x, y)));
+            for (int y = 0; y < (Height + vs - 1) / vs; y++)
+                for (int x = 0; x < (Width + hs - 1) / hs; x++)
+                {
+                    var (u, v) = Chroma(pixel(x * hs, y * vs));
+                    switch (name)
+                    {
+                        case "NV12" or "NV16": Put(span, 1, x, y, 2, (ulong)v << 8 | u); break;
+                        case "NV21": Put(span, 1, x, y, 2, (ulong)u << 8 | v); break;
+                        case "P010": Put(span, 1, x, y, 4, (ulong)v << 24 | (ulong)u << 8); break;
+                        case "YV12": Put(span, 1, x, y, 1, v); Put(span, 2, x, y, 1, u); break;
+                        default: Put(span, 1, x, y, 1, u); Put(span, 2, x, y, 1, v); break;
+                    }
+                }
+            return;
+        }
+        for (int y = 0; y < Height; y++)
+            for (int x = 0; x < Width; x++)
+            {
+                uint c = pixel(x, y);
+                uint a = c >> 24, r = c >> 16 & 0xFF, g = c >> 8 & 0xFF, b = c & 0xFF;
+                ulong raw = name switch
+                {
+                    "AR24" or "XR24" => c,
+                    "AB24" or "XB24" => a << 24 | b << 16 | g << 8 | r,
+                    "RA24" or "RX24" => r << 24 | g << 16 | b << 8 | a,
+                    "BA24" or "BX24" => b << 24 | g << 16 | r << 8 | a,
+                    "AR30" or "XR30" => Bits(a, 2) << 30 | Bits(r, 10) << 20 | Bits(g, 10) << 10 | Bits(b, 10),
+                    "AB30" or "XB30" => Bits(a, 2) << 30 | Bits(b, 10) << 20 | Bits(g, 10) << 10 | Bits(r, 10),
+                    "RG16" => Bits(r, 5) << 11 | Bits(g, 6) << 5 | Bits(b, 5),
+                    "BG16" => Bits(b, 5) << 11 | Bits(g, 6) << 5 | Bits(r, 5),
+                    "AR15" or "XR15" => Bits(a, 1) << 15 | Bits(r, 5) << 10 | Bits(g, 5) << 5 | Bits(b, 5),
+                    "RG24" => r << 16 | g << 8 | b,
+                    "BG24" => b << 16 | g << 8 | r,
+                    "R8" => r,
+                    "GR88" => g << 8 | r,
+                    "AB4H" or "XB4H" => (ulong)Half(a) << 48 | (ulong)Half(b) << 32 | (ulong)Half(g) << 16 | Half(r),
+                    _ => throw new NotSupportedException($"ClientKit cannot encode {name}"),
+                };
+                Put(span, 0, x, y, bpp[0], raw);
+            }
+    }
+
+    /// <summary>A little-endian value of <paramref name="bytes"/> bytes at pixel (x, y) of plane <paramref name="plane"/>.</summary>
+    void Put(Span<byte> span, int plane, int x, int y, int bytes, ulong v)
+    {
+        var (off, stride) = Planes[plane];
+        for (int i = 0; i < bytes; i++) span[(int)(off + y * stride) + x * bytes + i] = (byte)(v >> (8 * i));
     }
 
     static byte Luma(uint c) => (byte)Math.Clamp(((66 * R(c) + 129 * G(c) + 25 * B(c) + 128) >> 8) + 16, 0, 255);
@@ -109,6 +184,9 @@ public sealed class LinearImage : IDisposable
     static int R(uint c) => (int)(c >> 16 & 0xFF);
     static int G(uint c) => (int)(c >> 8 & 0xFF);
     static int B(uint c) => (int)(c & 0xFF);
+
+    static uint Bits(uint v8, int bits) => (uint)((v8 * ((1 << bits) - 1) + 127) / 255);
+    static ushort Half(uint v8) => BitConverter.HalfToUInt16Bits((Half)(v8 / 255f));
 
     /// <summary>A params object with every plane of this image added (fds are dup'ed by libwayland on send).</summary>
     public ZwpLinuxBufferParamsV1 Params(ZwpLinuxDmabufV1 dmabuf, ulong modifier = Modifiers.Linear)

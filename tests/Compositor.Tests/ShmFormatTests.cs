@@ -16,8 +16,7 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         var formats = new List<WlShm.Format>();
         shm.OnFormat += f => formats.Add(f);
         c.Roundtrip();
-        // Every single-plane format the renderers read, and the two-plane YUV ones (issue 13: GStreamer asks for
-        // its format as a wl_shm format); no three-plane one (wl_shm has no convention for them).
+        // Every format the renderers read (issue 13: GStreamer asks for its format as a wl_shm format).
         WlShm.Format[] expected =
         [
             WlShm.Format.Argb8888, WlShm.Format.Xrgb8888, WlShm.Format.Abgr8888, WlShm.Format.Xbgr8888,
@@ -28,6 +27,7 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
             WlShm.Format.Abgr16161616f, WlShm.Format.Xbgr16161616f,
             WlShm.Format.Yuyv, WlShm.Format.Yvyu, WlShm.Format.Uyvy, WlShm.Format.Vyuy,
             WlShm.Format.Nv12, WlShm.Format.Nv21, WlShm.Format.Nv16, WlShm.Format.P010,
+            WlShm.Format.Yuv420, WlShm.Format.Yvu420, WlShm.Format.Yuv422, WlShm.Format.Yuv444,
         ];
         Assert.Equal(expected.Order(), formats.Order());
     }
@@ -192,6 +192,52 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
             using var fd = MemFd.Create("nv12-short", w * h, FileSeals.Shrink);
             using var pool = c.Shm!.CreatePool(fd, w * h);
             var buffer = pool.CreateBuffer(0, w, h, w, WlShm.Format.Nv12);
+            var t = c.CreateToplevel();
+            t.Surface.Attach(buffer, 0, 0);
+            t.Surface.Commit();
+        }).Check(shared.Process);
+    }
+
+    /// <summary>I420 (YUV420) over wl_shm as GStreamer and Weston lay it out: U after the luma plane, V after U, both
+    /// at half the luma stride. 4x2 pixels: luma as in the NV12 test, U = (128, 90), V = (128, 240): white, white,
+    /// red, red over black, black, red, red.</summary>
+    [Fact]
+    public void I420ShowsItsExactPixels()
+    {
+        using var comp = new CompositorProcess();
+        using var c = comp.Connect();
+        var top = c.CreateToplevel();
+        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
+        const int stride = 4;
+        byte[] planes = [235, 235, 81, 81, 16, 16, 81, 81, /* U */ 128, 90, /* V */ 128, 240];
+        using var fd = MemFd.Create("i420", planes.Length, FileSeals.Shrink);
+        using (var map = MemoryMapping.Map(fd, planes.Length, MemoryProtection.ReadWrite)) planes.CopyTo(map.Span);
+        using var pool = c.Shm!.CreatePool(fd, planes.Length);
+        var buffer = pool.CreateBuffer(0, 4, 2, stride, WlShm.Format.Yuv420);
+        var s = c.CreateSurface();
+        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        s.Attach(buffer, 0, 0);
+        s.Commit();
+        c.CommitPresented(top.Surface);
+        Assert.Null(c.Connection.Error);
+        var png = comp.Screenshot();
+        uint[][] expected = [[0xFFFFFF, 0xFFFFFF, 0xFF0000, 0xFF0000], [0x000000, 0x000000, 0xFF0000, 0xFF0000]];
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 4; x++)
+                Assert.True(expected[y][x] == png[8 + x, 8 + y], $"({x}, {y}): {png[8 + x, 8 + y]:x6}, expected {expected[y][x]:x6}");
+    }
+
+    /// <summary>The third plane is checked too: an I420 pool one page long holding the luma plane and U, but not V,
+    /// is wl_shm.invalid_stride.</summary>
+    [Fact]
+    public void I420WhoseLastPlaneIsPastThePoolIsInvalidStride()
+    {
+        new ErrorCase("I420 V plane past the pool", "wl_shm", (uint)WlShm.Error.InvalidStride, (c, x) =>
+        {
+            const int w = 64, h = 48; // luma 3072 + U 768 = 3840 bytes; V would end at 4608 > 4096
+            using var fd = MemFd.Create("i420-short", 4096, FileSeals.Shrink);
+            using var pool = c.Shm!.CreatePool(fd, 4096);
+            var buffer = pool.CreateBuffer(0, w, h, w, WlShm.Format.Yuv420);
             var t = c.CreateToplevel();
             t.Surface.Attach(buffer, 0, 0);
             t.Surface.Commit();

@@ -14,7 +14,7 @@ internal static class DmabufExpectations
     /// it has no main device, written out here rather than read from it so that a change there shows up as a failure.
     /// </summary>
     public static readonly IReadOnlySet<(uint Format, ulong Modifier)> CpuPairs = new HashSet<(uint, ulong)>(
-        new[] { "AR24", "XR24", "AB24", "XB24", "RG16", "NV12" }.Select(f => (Code(f), Modifiers.Linear)));
+        Compositor.Tests.LinearFormats.Cpu.Select(f => (Compositor.Tests.LinearFormats.Code(f), Modifiers.Linear)));
 
     /// <summary>
     /// What the compositor must offer with <paramref name="device"/> as main device: the CPU importer's pairs and

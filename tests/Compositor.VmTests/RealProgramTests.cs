@@ -90,25 +90,123 @@ public sealed partial class RealProgramTests
         AssertDrewCleanly(comp, run, minFrames: 10);
     }
 
-    [Fact]
-    public void Gstreamer_waylandsink_shows_BGRx_over_wl_shm()
+    /// <summary>videotestsrc's SMPTE bars across the top of its 320x240 window (the first toplevel is at the
+    /// output's origin): seven distinct colours, white first (GStreamer 1.26 draws it at 100%). YUV and 10-bit paths
+    /// round, within <paramref name="tolerance"/>.</summary>
+    static void AssertBars(Compositor.Tests.Png? shot, int tolerance, string what)
     {
-        using var comp = new GuestCompositor("gst-bgrx");
+        Assert.True(shot != null, $"{what}: no screenshot was taken (fewer than 10 frames answered)");
+        Compositor.Tests.Png.AssertColour(0xFFFFFF, shot![10, 10], tolerance, $"{what}: the first bar");
+        var bars = Enumerable.Range(0, 7).Select(i => shot[320 * (2 * i + 1) / 14, 10]).ToList();
+        bool distinct = bars.All(a => bars.Count(b => Near(a, b, 24)) == 1);
+        Assert.True(distinct && !bars.Any(b => Near(b, 0x202428, 4)),
+            $"{what}: top row of the window: {string.Join(' ', bars.Select(b => b.ToString("x6")))}");
+    }
+
+    static bool Near(uint a, uint b, int tolerance) =>
+        Enumerable.Range(0, 3).All(i => Math.Abs((int)(a >> (8 * i) & 0xFF) - (int)(b >> (8 * i) & 0xFF)) <= tolerance);
+
+    /// <summary>gst-launch-1.0 videotestsrc ! CAPS ! ELEMENTS..., 90 frames, which must end with exit 0; a
+    /// screenshot once <paramref name="shotAfter"/> frames were answered.</summary>
+    static (ClientRun Run, Compositor.Tests.Png? Shot) RunGstreamer(GuestCompositor comp, string caps, string[] sink, int shotAfter = 10, bool mustExit = true)
+    {
         Compositor.Tests.Png? shot = null;
-        var run = comp.RunClient("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=90", "!",
-            "video/x-raw,format=BGRx,width=320,height=240,framerate=30/1", "!", "waylandsink"], ClientTimeout, env: Env(),
+        var run = comp.RunClient("gst-launch-1.0", ["-q", "videotestsrc", "num-buffers=90", "!", caps, "!", .. sink], ClientTimeout, env: Env(),
             stopWhen: output =>
             {
-                if (shot == null && FramesDone(output) >= 10) shot = comp.Screenshot();
-                return false;
+                if (shot == null && FramesDone(output) >= shotAfter) shot = comp.Screenshot();
+                return !mustExit && shot != null;
             });
-        Assert.True(run.ExitCode == 0 && !run.Stopped, "gst-launch-1.0 failed:\n" + run + comp.LogTail());
-        // SMPTE bars across the top of its 320x240 window (the first toplevel is at the output's origin): seven
-        // colours, white first (GStreamer 1.26 draws it at 100%).
-        Assert.NotNull(shot);
-        Assert.Equal(0xFFFFFFu, shot![10, 10]);
-        var bars = Enumerable.Range(0, 7).Select(i => shot[320 * (2 * i + 1) / 14, 10]).ToHashSet();
-        Assert.True(bars.Count == 7 && !bars.Contains(0x202428u), $"top row of the window: {string.Join(' ', bars.Select(b => b.ToString("x6")))}");
+        if (mustExit) Assert.True(run.ExitCode == 0 && !run.Stopped, "gst-launch-1.0 failed:\n" + run + comp.LogTail());
+        return (run, shot);
+    }
+
+    [Theory]
+    [InlineData("BGRx", 0)]
+    [InlineData("NV12", 8)]
+    public void Gstreamer_waylandsink_shows_its_format_over_wl_shm(string format, int tolerance)
+    {
+        using var comp = new GuestCompositor($"gst-shm-{format}");
+        var (run, shot) = RunGstreamer(comp, $"video/x-raw,format={format},width=320,height=240,framerate=30/1", ["waylandsink"]);
+        // Over wl_shm: the format is a wl_shm format, not a dma-buf.
+        Assert.DoesNotContain("zwp_linux_buffer_params_v1", run.Stderr);
+        AssertBars(shot, tolerance, $"{format} over wl_shm");
+        AssertDrewCleanly(comp, run, minFrames: 10);
+    }
+
+    /// <summary>waylandsink's own dma-bufs (dumb buffers on the card): BGRx, NV12, and I420 (three planes).</summary>
+    [Theory]
+    [InlineData("BGRx", 0)]
+    [InlineData("NV12", 8)]
+    [InlineData("I420", 8)]
+    public void Gstreamer_waylandsink_shows_its_dumb_buffer_dma_bufs(string format, int tolerance)
+    {
+        using var comp = new GuestCompositor($"gst-dumb-{format}");
+        var (run, shot) = RunGstreamer(comp, $"video/x-raw,format={format},width=320,height=240,framerate=30/1",
+            ["waylandsink", $"drm-device={DmabufExpectations.FirstKmsCard()}"]);
+        Assert.Contains("zwp_linux_buffer_params_v1", run.Stderr);
+        AssertBars(shot, tolerance, $"{format} dumb-buffer dma-buf");
+        AssertDrewCleanly(comp, run, minFrames: 10);
+    }
+
+    /// <summary>On the DRM backend the BGRx dma-buf goes on a plane: waylandsink's viewport is an identity one,
+    /// which is not scaling.</summary>
+    [Fact]
+    public void Gstreamer_BGRx_dma_buf_is_scanned_out()
+    {
+        using var comp = new GuestCompositor("gst-dumb-scanout", "--backend=drm", "--drm-writeback", "--debug");
+        var (run, shot) = RunGstreamer(comp, "video/x-raw,format=BGRx,width=320,height=240,framerate=30/1",
+            ["waylandsink", $"drm-device={DmabufExpectations.FirstKmsCard()}"]);
+        Assert.Contains("wp_viewport", run.Stderr);
+        Assert.Matches(@"on [^:]+: scanned out on (Overlay|Primary) plane", comp.Log);
+        AssertBars(shot, 0, "BGRx dma-buf on a plane");
+        AssertDrewCleanly(comp, run, minFrames: 10);
+    }
+
+    /// <summary>A GL pipeline exporting dma-bufs: it picks a 10-bit format from the feedback (AR30 on llvmpipe),
+    /// which once was advertised and then refused. Its buffers are created and shown; the run is stopped after the
+    /// screenshot because GStreamer 1.26 (gldownload to DMABuf into waylandsink) then crashes in its own release
+    /// handler (SIGSEGV after 'gst_buffer_peek_memory: assertion GST_IS_BUFFER failed'), with every release the
+    /// compositor sent following that buffer's replacement (checked in its WAYLAND_DEBUG trace).</summary>
+    [Fact]
+    public void Gstreamer_gl_pipeline_exporting_dma_bufs_shows()
+    {
+        using var comp = new GuestCompositor("gst-gl-dmabuf");
+        var (run, shot) = RunGstreamer(comp, "video/x-raw,width=320,height=240,framerate=30/1",
+            ["glupload", "!", "glcolorconvert", "!", "gldownload", "!", "video/x-raw(memory:DMABuf)", "!", "waylandsink"],
+            shotAfter: 3, mustExit: false);
+        Assert.Matches(@"zwp_linux_buffer_params_v1#\d+\.created\(", run.Stderr);
+        Assert.DoesNotMatch(@"zwp_linux_buffer_params_v1#\d+\.failed\(", run.Stderr);
+        // Its window is drawn, but black where the bars should be: not explained yet (the AR30 alpha GL wrote, or
+        // llvmpipe's rendering read before it finished); what is checked is that the window covers the background.
+        Assert.True(shot != null && shot[10, 10] != 0x202428u, "the GL pipeline's window is not on screen" + comp.LogTail());
+        AssertDrewCleanly(comp, run, minFrames: 3);
+    }
+
+    [Fact]
+    public void Mpv_plays_a_generated_clip_through_its_gpu_output()
+    {
+        using var comp = new GuestCompositor("mpv-gpu");
+        var run = comp.RunClient("mpv", ["--no-config", "--vo=gpu", "--gpu-context=wayland", "--ao=null", "--no-audio", "--length=2",
+            "--msg-level=all=v", "av://lavfi:testsrc=size=320x240:rate=30"], ClientTimeout, env: Env());
+        Assert.True(run.ExitCode == 0 && !run.Stopped, "mpv failed:\n" + run + comp.LogTail());
+        // Under the VM's emulation mpv's GL output drops most frames (llvmpipe): 8 to 67 answered in the runs seen.
+        AssertDrewCleanly(comp, run, minFrames: 5);
+    }
+
+    /// <summary>Demos that run until stopped: each must have 10 frames answered (Mesa's gears assume a keyboard;
+    /// Debian installs them with the architecture in the name).</summary>
+    [Theory]
+    [InlineData("eglgears_wayland.x86_64-linux-gnu")]
+    [InlineData("es2gears_wayland.x86_64-linux-gnu")]
+    [InlineData("weston-simple-egl")]
+    [InlineData("vkcube")]
+    public void A_demo_draws_frames(string program)
+    {
+        using var comp = new GuestCompositor($"demo-{program.Split('.')[0]}");
+        string[] args = program == "vkcube" ? ["--wsi", "wayland"] : [];
+        var run = comp.RunClient(program, args, ClientTimeout, env: Env(), stopWhen: output => FramesDone(output) >= 10);
+        Assert.True(run.Stopped, $"{program} ended before 10 frames:\n" + run + comp.LogTail());
         AssertDrewCleanly(comp, run, minFrames: 10);
     }
 }

@@ -89,6 +89,8 @@ ROOT_PACKAGES=(
   # the clients people run (issue 13): GStreamer's waylandsink (bad) and GL elements, mpv, foot
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-gl
   mpv foot
+  # Vulkan: lavapipe and vkcube (Mesa's Vulkan WSI on Wayland)
+  mesa-vulkan-drivers vulkan-tools
   ${COMPOSITOR_VM_EXTRA_PACKAGES:-}
 )
 add_missing_packages() { # add_missing_packages ROOT: apt-get install what ROOT_PACKAGES has and ROOT lacks

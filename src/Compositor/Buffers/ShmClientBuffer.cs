@@ -10,15 +10,13 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
 {
     readonly ShmBuffer _shm;
 
-    readonly long _chromaOffset;
-    readonly int _chromaStride;
+    readonly (long Offset, int Stride)[] _chroma; // planes after the first, if any
 
-    ShmClientBuffer(nint resource, ShmBuffer shm, uint fourcc, long chromaOffset, int chromaStride) : base(resource, shm.Width, shm.Height)
+    ShmClientBuffer(nint resource, ShmBuffer shm, uint fourcc, (long, int)[] chroma) : base(resource, shm.Width, shm.Height)
     {
         _shm = shm;
         Fourcc = fourcc;
-        _chromaOffset = chromaOffset;
-        _chromaStride = chromaStride;
+        _chroma = chroma;
     }
 
     /// <summary>The buffer behind a wl_shm wl_buffer, or null when it is not one. Throws wl_shm.invalid_stride when
@@ -35,24 +33,30 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
         if (shm.Stride < rowBytes)
             throw InvalidStride(resource,
                 $"{name}: stride {shm.Stride} is under width {shm.Width} x {rowBytes / shm.Width} bytes of {Feedback.Fourcc.Name(fourcc)} = {rowBytes}");
-        if (info is not { PlaneCount: 2 }) return new ShmClientBuffer(resource, shm, fourcc, 0, 0);
-        // wl_shm's convention for two-plane YUV (Weston's and GStreamer's): the chroma plane follows the luma
-        // plane, and its stride is the luma stride scaled by its bytes per pixel and subsampling (NV12: equal).
+        if (info is not { PlaneCount: > 1 }) return new ShmClientBuffer(resource, shm, fourcc, []);
+        // wl_shm's convention for multi-plane YUV (Weston's and GStreamer's): each plane follows the one before,
+        // and its stride is the luma stride scaled by its bytes per pixel and subsampling (NV12: equal; I420: half).
         // libwayland checked only that the luma plane fits in the pool; the pool's size is not exposed, but the
-        // pool is one mapping of its own (it only ever grows), so the chroma plane must end inside it. (libwayland
+        // pool is one mapping of its own (it only ever grows), so the last plane must end inside it. (libwayland
         // formats error messages into 128 bytes: they are kept short.)
-        long chromaOffset = (long)shm.Stride * shm.Height;
-        int chromaStride = (int)((long)shm.Stride * info.BytesPerPixel[1] / (info.BytesPerPixel[0] * info.HorizontalSubsampling));
-        var (cw, ch) = info.PlaneSize(1, shm.Width, shm.Height);
-        if (chromaStride < (long)cw * info.BytesPerPixel[1])
-            throw InvalidStride(resource,
-                $"{name}: {Feedback.Fourcc.Name(fourcc)} stride {shm.Stride} makes plane 1's stride {chromaStride}, under its {cw} x {info.BytesPerPixel[1]} bytes per row");
-        long end = chromaOffset + (long)chromaStride * (ch - 1) + (long)cw * info.BytesPerPixel[1];
+        var chroma = new (long, int)[info.PlaneCount - 1];
+        long offset = (long)shm.Stride * shm.Height, end = 0;
+        for (int i = 1; i < info.PlaneCount; i++)
+        {
+            int stride = (int)((long)shm.Stride * info.BytesPerPixel[i] / (info.BytesPerPixel[0] * info.HorizontalSubsampling));
+            var (cw, ch) = info.PlaneSize(i, shm.Width, shm.Height);
+            if (stride < (long)cw * info.BytesPerPixel[i])
+                throw InvalidStride(resource,
+                    $"{name}: {Feedback.Fourcc.Name(fourcc)} stride {shm.Stride} makes plane {i}'s stride {stride}, under its {cw} x {info.BytesPerPixel[i]} bytes per row");
+            chroma[i - 1] = (offset, stride);
+            end = offset + (long)stride * (ch - 1) + (long)cw * info.BytesPerPixel[i];
+            offset += (long)stride * ch;
+        }
         long mapped = LinuxKernel.ProcessMappings.BytesMappedFrom((nint)shm.Data);
         if (end > mapped)
             throw InvalidStride(resource,
-                $"{name}: {Feedback.Fourcc.Name(fourcc)} {shm.Width}x{shm.Height} stride {shm.Stride}: plane 1 ends at {end}, the pool has {mapped} bytes from offset");
-        return new ShmClientBuffer(resource, shm, fourcc, chromaOffset, chromaStride);
+                $"{name}: {Feedback.Fourcc.Name(fourcc)} {shm.Width}x{shm.Height} stride {shm.Stride}: plane {info.PlaneCount - 1} ends at {end}, the pool has {mapped} bytes from offset");
+        return new ShmClientBuffer(resource, shm, fourcc, chroma);
     }
 
     /// <summary>wl_shm's error goes on a wl_shm object: the client's (wl_shm v1 has no destructor, so a client that
@@ -71,9 +75,13 @@ public sealed unsafe class ShmClientBuffer : ClientBuffer
         if (IsDestroyed) return default;
         _shm.BeginAccess();
         byte* data = _shm.Data; // the pool's mapping may have moved since the last read (libwayland's mremap on resize)
-        return _chromaStride == 0
-            ? new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this)
-            : new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this, data + _chromaOffset, _chromaStride);
+        return _chroma.Length switch
+        {
+            0 => new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this),
+            1 => new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this, data + _chroma[0].Offset, _chroma[0].Stride),
+            _ => new PixelAccess(data, _shm.Stride, Width, Height, Fourcc, this, data + _chroma[0].Offset, _chroma[0].Stride,
+                data + _chroma[1].Offset, _chroma[1].Stride),
+        };
     }
 
     protected internal override void EndCpuRead() => _shm.EndAccess();

@@ -23,16 +23,12 @@ public static unsafe class CpuPixels
     const uint Nv12 = 0x3231564e, Nv21 = 0x3132564e, Nv16 = 0x3631564e, P010 = 0x30313050;
     const uint Yu12 = 0x32315559, Yv12 = 0x32315659, Yu16 = 0x36315559, Yu24 = 0x34325559;
 
-    /// <summary>Single-plane formats (wl_shm can carry them: one plane, bounded by width x bytes per pixel).</summary>
-    public static readonly uint[] Packed =
+    static readonly uint[] Packed =
         [Ar24, Xr24, Ab24, Xb24, Ra24, Rx24, Ba24, Bx24, Ar30, Xr30, Ab30, Xb30, Rg16, Bg16, Rg24, Bg24,
          Ar15, Xr15, R8, Gr88, Ab4h, Xb4h, Yuyv, Yvyu, Uyvy, Vyuy];
 
-    /// <summary>Two planes, the second chroma (wl_shm's convention: it follows the first).</summary>
-    public static readonly uint[] SemiPlanar = [Nv12, Nv21, Nv16, P010];
-
     /// <summary>Everything <see cref="Read"/> knows.</summary>
-    public static readonly uint[] Readable = [.. Packed, .. SemiPlanar, Yu12, Yv12, Yu16, Yu24];
+    public static readonly uint[] Readable = [.. Packed, Nv12, Nv21, Nv16, P010, Yu12, Yv12, Yu16, Yu24];
 
     /// <summary>Whether rows of this format are ARGB8888 words already (the renderer copies or blends them whole).</summary>
     public static bool IsArgbRow(uint f) => f == Ar24 || f == Xr24;
