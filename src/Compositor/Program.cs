@@ -34,6 +34,7 @@ try
     server.AddGlobal(XdgOutputGlobal.Create(server));
     server.AddGlobal(TearingControlGlobal.Create(server));
     server.AddGlobal(AlphaModifierGlobal.Create(server));
+    server.AddGlobal(ColorRepresentationGlobal.Create(server));
     // With a KMS device, that device is the main device: its buffers are the ones that can be scanned out.
     var drm = backend as Compositor.Backends.Drm.DrmBackend;
     string? mainPath = options.DmabufDevice == "none" ? null : options.DmabufDevice ?? drm?.DevicePath ?? LinuxKernel.Drm.DrmDiscovery.DefaultDevice();

@@ -29,6 +29,7 @@ public class RealClientTests
             ["zxdg_output_manager_v1"] = 3,
             ["wp_tearing_control_manager_v1"] = 1,
             ["wp_alpha_modifier_v1"] = 1,
+            ["wp_color_representation_manager_v1"] = 1,
             // This machine has no DRM device to name as main device: no feedback, so version 3 (as Weston).
             ["zwp_linux_dmabuf_v1"] = 3,
             ["zwp_linux_explicit_synchronization_v1"] = 2,

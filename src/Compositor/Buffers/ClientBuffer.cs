@@ -15,6 +15,8 @@ public readonly unsafe ref struct PixelAccess(byte* data, int stride, int width,
     public int Stride1 { get; } = stride1;
     public byte* Data2 { get; } = data2;
     public int Stride2 { get; } = stride2;
+    /// <summary>How YCbCr samples become RGB: the surface's, set by the renderer (buffers do not know it).</summary>
+    public Render.YuvEncoding Yuv { get; init; }
     public int Width { get; } = width;
     public int Height { get; } = height;
     public uint Fourcc { get; } = fourcc;

@@ -8,7 +8,8 @@ namespace Compositor.Render;
 /// Every LINEAR pair linux-dmabuf advertises is here (what EGL lists on llvmpipe included): a client may allocate
 /// any of them from the hinted dma-heap, whose buffers only the CPU path can read (kms_swrast cannot map a
 /// dma-buf another exporter made), so a format missing here was a pair advertised and then refused.
-/// YUV is BT.601 limited range, the usual meaning without further colour information.
+/// YUV is converted with the surface's <see cref="YuvEncoding"/> (BT.601 limited range unless the client said
+/// otherwise through wp_color_representation_v1).
 /// </summary>
 public static unsafe class CpuPixels
 {
@@ -68,23 +69,23 @@ public static unsafe class CpuPixels
                 uint a = px.Fourcc == Ab4h ? Half(h[3]) : 255;
                 return a << 24 | Half(h[0]) << 16 | Half(h[1]) << 8 | Half(h[2]);
             }
-            case Yuyv: row += (x & ~1) * 2; return Yuv(row[(x & 1) * 2], row[1], row[3]);
-            case Yvyu: row += (x & ~1) * 2; return Yuv(row[(x & 1) * 2], row[3], row[1]);
-            case Uyvy: row += (x & ~1) * 2; return Yuv(row[1 + (x & 1) * 2], row[0], row[2]);
-            case Vyuy: row += (x & ~1) * 2; return Yuv(row[1 + (x & 1) * 2], row[2], row[0]);
-            case Nv12: { byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2; return Yuv(row[x], uv[0], uv[1]); }
-            case Nv21: { byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2; return Yuv(row[x], uv[1], uv[0]); }
-            case Nv16: { byte* uv = px.Data1 + (long)y * px.Stride1 + (x / 2) * 2; return Yuv(row[x], uv[0], uv[1]); }
+            case Yuyv: row += (x & ~1) * 2; return px.Yuv.Matrix.ToArgb(row[(x & 1) * 2], row[1], row[3]);
+            case Yvyu: row += (x & ~1) * 2; return px.Yuv.Matrix.ToArgb(row[(x & 1) * 2], row[3], row[1]);
+            case Uyvy: row += (x & ~1) * 2; return px.Yuv.Matrix.ToArgb(row[1 + (x & 1) * 2], row[0], row[2]);
+            case Vyuy: row += (x & ~1) * 2; return px.Yuv.Matrix.ToArgb(row[1 + (x & 1) * 2], row[2], row[0]);
+            case Nv12: { byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2; return px.Yuv.Matrix.ToArgb(row[x], uv[0], uv[1]); }
+            case Nv21: { byte* uv = px.Data1 + (long)(y / 2) * px.Stride1 + (x / 2) * 2; return px.Yuv.Matrix.ToArgb(row[x], uv[1], uv[0]); }
+            case Nv16: { byte* uv = px.Data1 + (long)y * px.Stride1 + (x / 2) * 2; return px.Yuv.Matrix.ToArgb(row[x], uv[0], uv[1]); }
             case P010:
             {
                 // 10 bits in the high bits of each 16-bit sample: the high byte is the 8-bit value.
                 ushort* uv = (ushort*)(px.Data1 + (long)(y / 2) * px.Stride1) + (x / 2) * 2;
-                return Yuv(((ushort*)row)[x] >> 8, uv[0] >> 8, uv[1] >> 8);
+                return px.Yuv.Matrix.ToArgb(((ushort*)row)[x] >> 8, uv[0] >> 8, uv[1] >> 8);
             }
-            case Yu12: return Yuv(row[x], Sample(px.Data1, px.Stride1, x / 2, y / 2), Sample(px.Data2, px.Stride2, x / 2, y / 2));
-            case Yv12: return Yuv(row[x], Sample(px.Data2, px.Stride2, x / 2, y / 2), Sample(px.Data1, px.Stride1, x / 2, y / 2));
-            case Yu16: return Yuv(row[x], Sample(px.Data1, px.Stride1, x / 2, y), Sample(px.Data2, px.Stride2, x / 2, y));
-            case Yu24: return Yuv(row[x], Sample(px.Data1, px.Stride1, x, y), Sample(px.Data2, px.Stride2, x, y));
+            case Yu12: return px.Yuv.Matrix.ToArgb(row[x], Sample(px.Data1, px.Stride1, x / 2, y / 2), Sample(px.Data2, px.Stride2, x / 2, y / 2));
+            case Yv12: return px.Yuv.Matrix.ToArgb(row[x], Sample(px.Data2, px.Stride2, x / 2, y / 2), Sample(px.Data1, px.Stride1, x / 2, y / 2));
+            case Yu16: return px.Yuv.Matrix.ToArgb(row[x], Sample(px.Data1, px.Stride1, x / 2, y), Sample(px.Data2, px.Stride2, x / 2, y));
+            case Yu24: return px.Yuv.Matrix.ToArgb(row[x], Sample(px.Data1, px.Stride1, x, y), Sample(px.Data2, px.Stride2, x, y));
             default: return 0xFFFF00FF;
         }
     }
@@ -97,12 +98,5 @@ public static unsafe class CpuPixels
     static uint Half(ushort bits) => (uint)Math.Clamp(MathF.Round((float)BitConverter.UInt16BitsToHalf(bits) * 255f), 0f, 255f);
     static int Sample(byte* plane, int stride, int x, int y) => plane[(long)y * stride + x];
 
-    static uint Yuv(int luma, int u, int v)
-    {
-        int c = luma - 16, d = u - 128, e = v - 128;
-        int r = Math.Clamp((298 * c + 409 * e + 128) >> 8, 0, 255);
-        int g = Math.Clamp((298 * c - 100 * d - 208 * e + 128) >> 8, 0, 255);
-        int b = Math.Clamp((298 * c + 516 * d + 128) >> 8, 0, 255);
-        return 0xFF000000 | (uint)(r << 16 | g << 8 | b);
-    }
+
 }

@@ -98,7 +98,7 @@ public sealed unsafe class CpuRenderer : IRenderer
             if (area.IsEmpty) continue;
             using var px = s.Buffer.BeginCpuRead();
             if (!px.IsValid) continue;
-            Draw(dst, stridePixels, s, area, px);
+            Draw(dst, stridePixels, s, area, px with { Yuv = s.Surface.YuvEncoding });
         }
     }
 

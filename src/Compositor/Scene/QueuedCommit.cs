@@ -58,7 +58,7 @@ sealed class QueuedCommit
         var s = State;
         if (s == null || Children.Count > 0 || !s.ExplicitAcquire || !s.BufferAttached || s.Buffer is not { } b) return null;
         if (b.Width != current.Width || b.Height != current.Height || s.Dx != 0 || s.Dy != 0 ||
-            s.ScaleSet || s.TransformSet || s.ViewportSet || s.AlphaSet) return null;
+            s.ScaleSet || s.TransformSet || s.ViewportSet || s.AlphaSet || s.YuvSet) return null;
         LinuxKernel.Sync.SyncFile? fence = null;
         foreach (var blocker in s.Blockers)
         {

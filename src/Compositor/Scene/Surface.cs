@@ -35,6 +35,8 @@ public sealed class Surface
     public Region? Input { get; private set; }
     /// <summary>wp_alpha_modifier_v1's multiplier of the surface's alpha, UINT32_MAX (the default) being 1.0.</summary>
     public uint AlphaMultiplier { get; private set; } = uint.MaxValue;
+    /// <summary>wp_color_representation_v1's matrix and range for YCbCr buffers.</summary>
+    public Render.YuvEncoding YuvEncoding { get; private set; } = Render.YuvEncoding.Default;
     /// <summary>wp_tearing_control_v1's hint: 0 vsync (the default), 1 async.</summary>
     public uint PresentationHint { get; private set; }
     /// <summary>Size in surface-local coordinates (0x0 without a buffer).</summary>
@@ -265,6 +267,8 @@ public sealed class Surface
         if (s.OpaqueSet) Opaque = s.Opaque;
         if (s.InputSet) Input = s.Input;
         if (s.AlphaSet && AlphaMultiplier != s.Alpha) { AlphaMultiplier = s.Alpha; Damage = new Rect(0, 0, Width, Height); }
+        bool yuvChanged = s.YuvSet && YuvEncoding != s.Yuv;
+        if (yuvChanged) { YuvEncoding = s.Yuv; Damage = new Rect(0, 0, Width, Height); }
         if (s.PresentationHintSet && PresentationHint != s.PresentationHint)
         {
             PresentationHint = s.PresentationHint;
@@ -288,7 +292,8 @@ public sealed class Surface
                 var r = d.Intersect(new Rect(0, 0, Width, Height)); // clients damage INT32_MAX-sized rectangles
                 content = content.Union(simpleMapping ? new Rect(r.X * Scale, r.Y * Scale, r.Width * Scale, r.Height * Scale) : whole);
             }
-            ContentDamage = content.Intersect(whole);
+            // A new matrix changes every pixel of the content (a renderer's converted copy included).
+            ContentDamage = (yuvChanged ? whole : content).Intersect(whole);
         }
         Damage = damage.Intersect(new Rect(0, 0, Math.Max(Width, oldRect.Width), Math.Max(Height, oldRect.Height)));
 

@@ -39,13 +39,16 @@ public sealed class SurfaceState
     /// <summary>wp_alpha_modifier_surface_v1: the multiplier, UINT32_MAX being 1.0.</summary>
     public bool AlphaSet;
     public uint Alpha = uint.MaxValue;
+    /// <summary>wp_color_representation_surface_v1: how YCbCr becomes RGB (unset: BT.601 limited range).</summary>
+    public bool YuvSet;
+    public Render.YuvEncoding Yuv;
     /// <summary>wp_tearing_control_v1: the presentation hint (0 vsync, 1 async).</summary>
     public bool PresentationHintSet;
     public uint PresentationHint;
 
     public bool IsEmpty => !BufferAttached && Damage.Count == 0 && BufferDamage.Count == 0 && FrameCallbacks.Count == 0 &&
                            Feedbacks.Count == 0 && Blockers.Count == 0 && !OpaqueSet && !InputSet && !ScaleSet && !TransformSet && !ViewportSet &&
-                           !AlphaSet && !PresentationHintSet;
+                           !AlphaSet && !YuvSet && !PresentationHintSet;
 
     /// <summary>Moves everything this state set into <paramref name="into"/> (later commits win), then clears this.</summary>
     public void MoveInto(SurfaceState into)
@@ -79,6 +82,7 @@ public sealed class SurfaceState
         if (TransformSet) { into.TransformSet = true; into.Transform = Transform; }
         if (ViewportSet) { into.ViewportSet = true; into.Viewport = Viewport; }
         if (AlphaSet) { into.AlphaSet = true; into.Alpha = Alpha; }
+        if (YuvSet) { into.YuvSet = true; into.Yuv = Yuv; }
         if (PresentationHintSet) { into.PresentationHintSet = true; into.PresentationHint = PresentationHint; }
         Reset();
     }
@@ -118,8 +122,9 @@ public sealed class SurfaceState
         foreach (var b in Blockers) b.Dispose();
         Blockers.Clear();
         ExplicitAcquire = false;
-        OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = AlphaSet = PresentationHintSet = false;
+        OpaqueSet = InputSet = ScaleSet = TransformSet = ViewportSet = AlphaSet = YuvSet = PresentationHintSet = false;
         Alpha = uint.MaxValue;
+        Yuv = Render.YuvEncoding.Default;
         PresentationHint = 0;
         Opaque = Input = null;
     }

@@ -168,6 +168,7 @@ public sealed class PlaneAssignment
             r |= ScanoutReasons.ScaledOrTransformed;
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
         if (s.AlphaMultiplier != uint.MaxValue) r |= ScanoutReasons.AlphaModified;
+        if (s.YuvEncoding != Render.YuvEncoding.Default) r |= ScanoutReasons.ColorRepresentation;
         var attrs = dmabuf.Dmabuf.Attributes;
         bool implicitModifier = attrs.Modifier == Modifiers.Invalid;
         var pair = ScanoutPair(attrs);

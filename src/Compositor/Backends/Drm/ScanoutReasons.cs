@@ -33,6 +33,9 @@ public enum ScanoutReasons : uint
     ImplicitModifier = 1 << 9,
     /// <summary>wp_alpha_modifier_v1 makes the surface translucent: the renderer applies it (plane alpha is unused).</summary>
     AlphaModified = 1 << 10,
+    /// <summary>wp_color_representation_v1 set a YCbCr matrix or range: the renderer applies it (the planes'
+    /// COLOR_ENCODING/COLOR_RANGE are not used yet).</summary>
+    ColorRepresentation = 1 << 11,
 
     ReallocationFixes = FormatNotOnPlane | FramebufferImportFailed | ImplicitModifier,
 }

@@ -186,7 +186,7 @@ public sealed unsafe class GlesRenderer : IRenderer
         }
         tex.Swap = upload.Swap;
         tex.Opaque = upload.Opaque;
-        if (upload.Converted) UploadConverted(px, damage);
+        if (upload.Converted) UploadConverted(px with { Yuv = surface.YuvEncoding }, damage);
         else UploadRows(px, damage, upload);
         Stats.UploadedRows += damage.Height;
         surface.ContentDamage = Nothing;
