@@ -62,6 +62,50 @@ public class DrmBackendTests
         Assert.Equal(0, c.Terminate());
     }
 
+    /// <summary>Issue 13's plane assignment: a viewport that only crops (whole pixels, source size = destination)
+    /// goes to a plane with the crop as SRC_*, and the writeback shows exactly the cropped quadrant; one that scales
+    /// is tried on the planes too, vkms' TEST_ONLY refuses (it does not scale), and it is composited, scaled right,
+    /// with both reasons said.</summary>
+    [Fact]
+    public void ACroppingViewportIsScannedOutAndAScalingOneIsTriedThenComposited()
+    {
+        using var c = Drm("drm-viewport", "--drm-writeback");
+        using var udmabuf = UdmabufAllocator.Open();
+        using var client = c.Connect();
+        // 64x64, quadrants: red, green / blue, white.
+        using var image = LinearImage.Create(udmabuf, 64, 64, Fourcc.Xrgb8888, (x, y) => (x < 32, y < 32) switch
+        {
+            (true, true) => 0xFFFF0000, (false, true) => 0xFF00FF00, (true, false) => 0xFF0000FF, _ => 0xFFFFFFFF,
+        });
+
+        var crop = client.CreateToplevel();   // at 0,0
+        client.Viewporter!.GetViewport(crop.Surface).SetSource(Wayland.Interop.Fixed.FromInt(32), Wayland.Interop.Fixed.FromInt(0), Wayland.Interop.Fixed.FromInt(32), Wayland.Interop.Fixed.FromInt(32)); // the green quadrant
+        var cropWatch = new ScanoutWatch(client, crop.Surface);
+        cropWatch.Show(client, image);
+        var scale = client.CreateToplevel();  // cascades to 32,32: moved clear of the first by its size
+        client.Viewporter!.GetViewport(scale.Surface).SetDestination(128, 128);
+        var scaleWatch = new ScanoutWatch(client, scale.Surface);
+        scaleWatch.Show(client, image);
+        client.Roundtrip();
+
+        cropWatch.AssertZeroCopy("the cropped surface", c.LogTail());
+        Assert.True(scaleWatch.Plane == 0, $"the scaled surface is on plane {scaleWatch.Plane}: vkms does not scale" + c.LogTail());
+        Assert.True(scaleWatch.Reasons.HasFlag(CompositorScanoutStatusV1.Reason.TestCommitFailed) &&
+                    scaleWatch.Reasons.HasFlag(CompositorScanoutStatusV1.Reason.ScaledOrTransformed),
+            $"the scaled surface's reasons: {scaleWatch.Reasons}" + c.LogTail());
+
+        var png = c.Screenshot();
+        // The crop: 32x32 of green at the output's origin, nothing of the other quadrants.
+        foreach (var (x, y) in new[] { (0, 0), (31, 0), (0, 31), (31, 31) }) Assert.Equal(0x00FF00u, png[x, y]);
+        // The scaled window (second toplevel at 32,32, 128x128): each quadrant 64x64.
+        Assert.Equal(0xFF0000u, png[32 + 10, 32 + 10]);
+        Assert.Equal(0x00FF00u, png[32 + 100, 32 + 10]);
+        Assert.Equal(0x0000FFu, png[32 + 10, 32 + 100]);
+        Assert.Equal(0xFFFFFFu, png[32 + 127, 32 + 127]);
+        Assert.Null(client.Connection.Error);
+        Assert.Equal(0, c.Terminate());
+    }
+
     [Fact]
     public void AFormatNoPlaneTakesIsCompositedGetsAScanoutTrancheAndIsScannedOutOnceTheClientFollowsIt()
     {

@@ -111,7 +111,12 @@ public sealed class PlaneAssignment
         IReadOnlyList<KmsPlane> overlaysFrontToBack, Func<PlaneAssignment, bool> test, ref long ceiling, ref ScanoutReasons reasons)
     {
         var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
-        var content = new PlaneContent(fb, new Rect(0, 0, fb.Width, fb.Height), fs.OutputRect, fs.Surface, fence);
+        // A viewport's crop goes to the plane as its source; a source of another size than the output rectangle
+        // (a viewport's destination, a buffer scale) is scaling, tried like anything else: TEST_ONLY decides.
+        var v = fs.Surface.Viewport;
+        ScanoutGeometry.TryPlaneSource(0, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, fb.Width, fb.Height, out var src);
+        var content = new PlaneContent(fb, new Rect(src.X, src.Y, src.Width, src.Height), fs.OutputRect, fs.Surface, fence);
+        bool scaled = src.Width != fs.OutputRect.Width || src.Height != fs.OutputRect.Height;
         bool bottomCoversAll = bottom && fs.OutputRect == outputArea && primary.Formats.Contains(pair) && (fence == null || primary.HasInFence);
         if (bottomCoversAll && TryPlace(primary, content, test)) { PrimaryIsDirect = true; return primary.Id; }
         if (!AnyTakes(overlaysFrontToBack, pair)) { reasons |= ScanoutReasons.FormatNotOnPlane; return 0; }
@@ -123,6 +128,7 @@ public sealed class PlaneAssignment
             if (TryPlace(p, content, test)) { ceiling = p.ZPos; return p.Id; }
         }
         reasons |= anyFits ? ScanoutReasons.TestCommitFailed : ScanoutReasons.NoFreePlane;
+        if (anyFits && scaled) reasons |= ScanoutReasons.ScaledOrTransformed; // the likely cause: say so
         return 0;
     }
 
@@ -163,8 +169,7 @@ public sealed class PlaneAssignment
         var r = ScanoutReasons.None;
         var s = fs.Surface;
         var v = s.Viewport;
-        if (ScanoutGeometry.IsScaledOrTransformed((int)s.Transform, s.Scale, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight,
-                fs.OutputRect.Width, fs.OutputRect.Height, dmabuf.Width, dmabuf.Height))
+        if (!ScanoutGeometry.TryPlaneSource((int)s.Transform, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, dmabuf.Width, dmabuf.Height, out _))
             r |= ScanoutReasons.ScaledOrTransformed;
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
         if (s.AlphaMultiplier != uint.MaxValue) r |= ScanoutReasons.AlphaModified;

@@ -20,4 +20,21 @@ public static class ScanoutGeometry
         // The destination (or, without one, the source or buffer size) is the output rectangle's size.
         return outputWidth != bufferWidth || outputHeight != bufferHeight;
     }
+
+    /// <summary>
+    /// The buffer rectangle a plane shows for the surface (SRC_X/Y/W/H, whole pixels): the viewport's source, or the
+    /// whole buffer. False when a plane cannot be told the geometry yet: a buffer transform (the planes' rotation
+    /// property is not used), or a source crop that is not whole pixels. A source whose size differs from the
+    /// output rectangle is scaling, which the driver's TEST_ONLY accepts or refuses.
+    /// </summary>
+    public static bool TryPlaneSource(int transform, bool hasSource, double srcX, double srcY, double srcWidth, double srcHeight,
+        int bufferWidth, int bufferHeight, out (int X, int Y, int Width, int Height) source)
+    {
+        source = (0, 0, bufferWidth, bufferHeight);
+        if (transform != 0) return false;
+        if (!hasSource) return true;
+        if (srcX != Math.Floor(srcX) || srcY != Math.Floor(srcY) || srcWidth != Math.Floor(srcWidth) || srcHeight != Math.Floor(srcHeight)) return false;
+        source = ((int)srcX, (int)srcY, (int)srcWidth, (int)srcHeight);
+        return true;
+    }
 }
