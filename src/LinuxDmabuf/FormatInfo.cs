@@ -8,9 +8,13 @@ namespace LinuxDmabuf;
 public sealed record FormatInfo(uint Fourcc, int[] BytesPerPixel, int HorizontalSubsampling = 1, int VerticalSubsampling = 1)
 {
     static readonly HashSet<string> WithAlpha = ["AR24", "AB24", "RA24", "BA24", "AR30", "AB30", "AR15", "AB4H"];
+    static readonly HashSet<string> Ycbcr = ["YUYV", "YVYU", "UYVY", "VYUY", "NV12", "NV21", "NV16", "P010", "YU12", "YV12", "YU16", "YU24"];
 
     /// <summary>Whether the format carries alpha (else the surface is opaque whatever the bits hold).</summary>
     public bool HasAlpha { get; } = WithAlpha.Contains(Feedback.Fourcc.Name(Fourcc));
+
+    /// <summary>Whether the samples are YCbCr (a matrix makes them RGB), else RGB.</summary>
+    public bool IsYcbcr { get; } = Ycbcr.Contains(Feedback.Fourcc.Name(Fourcc));
 
     public int PlaneCount => BytesPerPixel.Length;
     public string Name => Feedback.Fourcc.Name(Fourcc);

@@ -86,13 +86,10 @@ sealed class ColorRepresentationSurfaceResource : WpColorRepresentationSurfaceV1
     {
         var encoding = pending.YuvSet ? pending.Yuv : surface.YuvEncoding;
         var buffer = pending.BufferAttached ? pending.Buffer : surface.Buffer;
-        if (encoding == YuvEncoding.Default || buffer is null or { IsDestroyed: true } || IsYcbcr(buffer.Fourcc)) return;
+        if (encoding == YuvEncoding.Default || buffer is null or { IsDestroyed: true } || LinuxDmabuf.FormatInfo.Get(buffer.Fourcc) is { IsYcbcr: true }) return;
         throw new ProtocolErrorException(this, (uint)Error.PixelFormat,
             $"wp_color_representation_surface_v1@{Id}: wl_surface@{surface.Resource.Id}.commit: {Feedback.Fourcc.Name(buffer.Fourcc)} is RGB, so no YCbCr matrix applies to it");
     }
-
-    static bool IsYcbcr(uint fourcc) =>
-        Feedback.Fourcc.Name(fourcc) is "YUYV" or "YVYU" or "UYVY" or "VYUY" or "NV12" or "NV21" or "NV16" or "P010" or "YU12" or "YV12" or "YU16" or "YU24";
 
     // "Destroying this object unsets all the color representation metadata from the surface ... double-buffered".
     protected override void OnResourceDestroyed()
