@@ -71,6 +71,19 @@ public sealed class WaylandClient : IDisposable
         }
     }
 
+    /// <summary>zwp_linux_buffer_params_v1.create (not create_immed), dispatched until the compositor answers: the
+    /// buffer it created, or null when it answered failed. Throws when no answer comes in time.</summary>
+    public WlBuffer? Create(ZwpLinuxBufferParamsV1 p, int width, int height, uint format, TimeSpan timeout, ZwpLinuxBufferParamsV1.Flags flags = 0)
+    {
+        WlBuffer? buffer = null;
+        bool failed = false;
+        p.OnCreated += b => buffer = b;
+        p.OnFailed += () => failed = true;
+        p.Create(width, height, format, flags);
+        DispatchUntil(() => buffer != null || failed, timeout);
+        return buffer;
+    }
+
     /// <summary>Commits <paramref name="surface"/> and dispatches until that commit is on screen (its
     /// wp_presentation feedback says presented): a screenshot taken next shows the frame the normal repaint made of
     /// it. Throws when the commit is discarded or not presented in time.</summary>

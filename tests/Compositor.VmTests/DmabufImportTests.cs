@@ -49,13 +49,8 @@ public sealed class DmabufImportTests
         using var comp = new GuestCompositor("import-udmabuf-XR24-INVALID", "--width=160", "--height=120");
         using var client = comp.Connect();
         using var image = LinearImage.Create(udmabuf, Size, Size, Code("XR24"), First);
-        var p = image.Params(client.Dmabuf!, Feedback.Modifiers.Invalid);
-        bool created = false, failed = false;
-        p.OnCreated += _ => created = true;
-        p.OnFailed += () => failed = true;
-        p.Create(Size, Size, Code("XR24"), 0);
-        client.DispatchUntil(() => created || failed, GuestCompositor.Patience);
-        Assert.True(failed, "create of a udmabuf labelled INVALID answered created: the EGL driver here cannot read it" + comp.LogTail());
+        var created = client.Create(image.Params(client.Dmabuf!, Feedback.Modifiers.Invalid), Size, Size, Code("XR24"), GuestCompositor.Patience);
+        Assert.True(created == null, "create of a udmabuf labelled INVALID answered created: the EGL driver here cannot read it" + comp.LogTail());
         // The compositor says which importer refused it and why.
         comp.WaitForLog(@"cpu: modifier INVALID is not LINEAR.*; egl: ", "why each importer refused it");
         Assert.Null(client.Connection.Error);
@@ -88,20 +83,15 @@ public sealed class DmabufImportTests
             if (!LinearImage.CanEncode(fourcc)) { failures.Add($"{name}: advertised LINEAR, and this test cannot lay it out"); continue; }
             using var image = LinearImage.Create(heap, Size, Size, fourcc, First);
             var p = image.Params(client.Dmabuf!);
-            Wayland.Client.Protocol.WlBuffer? buffer = null;
-            bool failed = false;
-            p.OnCreated += b => buffer = b;
-            p.OnFailed += () => failed = true;
-            p.Create(Size, Size, fourcc, 0);
-            client.DispatchUntil(() => buffer != null || failed, GuestCompositor.Patience);
+            var buffer = client.Create(p, Size, Size, fourcc, GuestCompositor.Patience);
             p.Destroy();
-            if (failed) { failures.Add($"{name}: advertised LINEAR, create answered failed"); continue; }
+            if (buffer == null) { failures.Add($"{name}: advertised LINEAR, create answered failed"); continue; }
             top.Surface.Attach(buffer, 0, 0);
             top.Surface.DamageBuffer(0, 0, Size, Size);
             client.CommitPresented(top.Surface);
             try { CheckQuadrants(comp.Screenshot(), (x, y) => Compositor.Tests.LinearFormats.Visible(name, First(x, y)), fourcc, $"{name} from the dma-heap"); }
             catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
-            buffer!.Destroy();
+            buffer.Destroy();
         }
         Assert.True(failures.Count == 0, $"{failures.Count} of {linear.Count} advertised LINEAR formats do not show:\n" + string.Join("\n", failures) + comp.LogTail());
         Assert.Null(client.Connection.Error);
@@ -144,13 +134,8 @@ public sealed class DmabufImportTests
 
         // create (not create_immed): the compositor answers created or failed, and says why in its log.
         var p = image.Params(client.Dmabuf!);
-        Wayland.Client.Protocol.WlBuffer? buffer = null;
-        bool failed = false;
-        p.OnCreated += b => buffer = b;
-        p.OnFailed += () => failed = true;
-        p.Create(Size, Size, fourcc, 0);
-        client.DispatchUntil(() => buffer != null || failed, GuestCompositor.Patience);
-        Assert.False(failed, $"{allocatorName} {format}: zwp_linux_buffer_params_v1.create answered failed" + comp.LogTail());
+        var buffer = client.Create(p, Size, Size, fourcc, GuestCompositor.Patience);
+        Assert.True(buffer != null, $"{allocatorName} {format}: zwp_linux_buffer_params_v1.create answered failed" + comp.LogTail());
         p.Destroy();
 
         // What reached the compositor is a dma-buf (it keeps the planes' fds for the buffer's life).

@@ -277,13 +277,8 @@ public sealed partial class WestonDmabufClientTests
             using var client = comp.Connect();
             var p = client.Dmabuf!.CreateParams();
             p.Add(dmabuf, 0, 0, stride, (uint)(modifier >> 32), (uint)modifier);
-            Wayland.Client.Protocol.WlBuffer? buffer = null;
-            bool failed = false;
-            p.OnCreated += b => buffer = b;
-            p.OnFailed += () => failed = true;
-            p.Create(W, H, xr24, 0);
-            client.DispatchUntil(() => buffer != null || failed, GuestCompositor.Patience);
-            Assert.False(failed, "create of the GBM buffer answered failed" + comp.LogTail());
+            var buffer = client.Create(p, W, H, xr24, GuestCompositor.Patience);
+            Assert.True(buffer != null, "create of the GBM buffer answered failed" + comp.LogTail());
             var top = client.CreateToplevel();
             top.Surface.Attach(buffer, 0, 0);
             top.Surface.DamageBuffer(0, 0, W, H);
