@@ -63,10 +63,7 @@ public class ColorRepresentationTests(SharedCompositor shared) : IClassFixture<S
     {
         using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        var s = BlueWindow.WithSubsurfaceAt8(c, out var top);
         if (coefficients != 0)
             c.Bind<WpColorRepresentationManagerV1>().GetSurface(s).SetCoefficientsAndRange((Coefficients)coefficients, (Range)range);
         s.Attach(Nv12(c, 100, 100, 160), 0, 0);
@@ -85,10 +82,7 @@ public class ColorRepresentationTests(SharedCompositor shared) : IClassFixture<S
     {
         using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        var s = BlueWindow.WithSubsurfaceAt8(c, out var top);
         var rep = c.Bind<WpColorRepresentationManagerV1>().GetSurface(s);
         rep.SetCoefficientsAndRange(Coefficients.Bt709, Range.Full);
         s.Attach(Nv12(c, 100, 100, 160), 0, 0);

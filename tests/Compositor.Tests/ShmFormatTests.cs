@@ -32,48 +32,18 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         Assert.Equal(expected.Order(), formats.Order());
     }
 
-    /// <summary>A 4x1 buffer whose pixels are the raw little-endian values given, on a blue window at (8, 8),
-    /// and what each must look like on screen.</summary>
-    [Theory]
-    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF }, "cpu")]
-    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB }, "cpu")]
-    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 }, "cpu")]
-    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF }, "cpu")]
-    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF }, "cpu")]
-    [InlineData(WlShm.Format.Abgr8888, new uint[] { 0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000 }, new uint[] { 0x112233, 0xFF0000, 0x80007F, 0x0000FF }, "gl")]
-    [InlineData(WlShm.Format.Xbgr8888, new uint[] { 0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB }, "gl")]
-    [InlineData(WlShm.Format.Rgb565, new uint[] { 0xF800, 0x07E0, 0x001F, 0x8410 }, new uint[] { 0xFF0000, 0x00FF00, 0x0000FF, 0x848284 }, "gl")]
-    [InlineData(WlShm.Format.Argb8888, new uint[] { 0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF }, new uint[] { 0x112233, 0x80007F, 0x0000FF, 0xFFFFFF }, "gl")]
-    [InlineData(WlShm.Format.Xrgb8888, new uint[] { 0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF }, new uint[] { 0x112233, 0xFF0000, 0x00FF00, 0xABCDEF }, "gl")]
-    public void EachFormatShowsItsExactPixels(WlShm.Format format, uint[] raw, uint[] expected, string renderer)
-    {
-        using var comp = Renderers.Start(renderer);
-        using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
-        // Two rows, the second the first reversed: rows and columns are both where they belong.
-        var b = c.CreateBuffer(4, 2, format, (x, y) => raw[y == 0 ? x : 3 - x]);
-        s.Attach(b.Buffer, 0, 0);
-        s.Commit();
-        c.CommitPresented(top.Surface);
-        var png = comp.Screenshot();
-        for (int x = 0; x < 4; x++)
-        {
-            Assert.Equal(expected[x], png[8 + x, 8]);
-            Assert.Equal(expected[3 - x], png[8 + x, 9]);
-        }
-        Assert.Equal(0x0000FFu, png[12, 8]);
-        Assert.Equal(0x0000FFu, png[8, 10]);
-    }
-
-    /// <summary>The formats added for issue 13, each 4x1 raw values (the second row reversed) on the blue window
-    /// and what they must look like: channel order, bit widths, alpha and the YUV pairs.</summary>
+    /// <summary>Each single-plane format: 4 raw little-endian values (a second row the first reversed, so rows and
+    /// columns are both where they belong) on a blue window at (8, 8), and what they must look like: channel
+    /// order, bit widths, alpha and the YUV pairs.</summary>
     public static TheoryData<WlShm.Format, ulong[], uint[], string> PackedCases()
     {
         var cases = new (WlShm.Format, ulong[], uint[])[]
         {
+            (WlShm.Format.Argb8888, [0xFF112233, 0x80800000, 0x00000000, 0xFFFFFFFF], [0x112233, 0x80007F, 0x0000FF, 0xFFFFFF]),
+            (WlShm.Format.Xrgb8888, [0x00112233, 0x7FFF0000, 0xAA00FF00, 0x12ABCDEF], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
+            (WlShm.Format.Abgr8888, [0xFF332211, 0xFF0000FF, 0x80000080, 0x00000000], [0x112233, 0xFF0000, 0x80007F, 0x0000FF]),
+            (WlShm.Format.Xbgr8888, [0x00332211, 0x7F0000FF, 0xAAFF0000, 0x12ABCDEF], [0x112233, 0xFF0000, 0x0000FF, 0xEFCDAB]),
+            (WlShm.Format.Rgb565, [0xF800, 0x07E0, 0x001F, 0x8410], [0xFF0000, 0x00FF00, 0x0000FF, 0x848284]),
             (WlShm.Format.Rgba8888, [0x112233FF, 0x80000080, 0, 0xFFFFFFFF], [0x112233, 0x80007F, 0x0000FF, 0xFFFFFF]),
             (WlShm.Format.Rgbx8888, [0x11223300, 0xFF0000AA, 0x00FF0012, 0xABCDEF7F], [0x112233, 0xFF0000, 0x00FF00, 0xABCDEF]),
             (WlShm.Format.Bgra8888, [0x332211FF, 0x00008080, 0, 0xFFFFFFFF], [0x112233, 0x80007F, 0x0000FF, 0xFFFFFF]),
@@ -106,14 +76,11 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
 
     [Theory]
     [MemberData(nameof(PackedCases))]
-    public void EachPackedFormatShowsItsExactPixels(WlShm.Format format, ulong[] raw, uint[] expected, string renderer)
+    public void EachFormatShowsItsExactPixels(WlShm.Format format, ulong[] raw, uint[] expected, string renderer)
     {
         using var comp = Renderers.Start(renderer);
         using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        var s = BlueWindow.WithSubsurfaceAt8(c, out var top);
         var b = ShmBuffer.CreateRaw(c.Shm!, 4, 2, format, (x, y) => raw[y == 0 ? x : 3 - x]);
         s.Attach(b.Buffer, 0, 0);
         s.Commit();
@@ -126,6 +93,7 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
             Assert.True(expected[3 - x] == png[8 + x, 9], $"{format} row 2 pixel {x}: 0x{png[8 + x, 9]:x6}, expected 0x{expected[3 - x]:x6}");
         }
         Assert.Equal(0x0000FFu, png[12, 8]);
+        Assert.Equal(0x0000FFu, png[8, 10]);
     }
 
     /// <summary>A stride under width x bytes per pixel would make the renderer read rows into each other and the
@@ -148,25 +116,24 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         }).Check(shared.Process);
     }
 
-    /// <summary>NV12 over wl_shm as GStreamer lays it out: the chroma plane right after the luma plane, same stride,
-    /// here at an offset into the pool. 4x2 pixels: luma 235 235 81 81 over 16 16 81 81, chroma neutral on the
-    /// left and (90, 240) on the right: white, white, red, red over black, black, red, red (BT.601 limited range).</summary>
-    [Fact]
-    public void Nv12ShowsItsExactPixels()
+    /// <summary>Multi-plane YUV over wl_shm as GStreamer and Weston lay it out: each plane after the one before, the
+    /// chroma stride the luma stride scaled (NV12: equal, interleaved Cb Cr; I420: half, U then V), here at an
+    /// offset into the pool. 4x2 pixels: luma 235 235 81 81 over 16 16 81 81, chroma neutral on the left and
+    /// (Cb 90, Cr 240) on the right: white, white, red, red over black, black, red, red (BT.601 limited range).</summary>
+    [Theory]
+    [InlineData(WlShm.Format.Nv12, new byte[] { 235, 235, 81, 81, 16, 16, 81, 81, /* Cb Cr */ 128, 128, 90, 240 })]
+    [InlineData(WlShm.Format.Yuv420, new byte[] { 235, 235, 81, 81, 16, 16, 81, 81, /* U */ 128, 90, /* V */ 128, 240 })]
+    public void EachYuvFormatShowsItsExactPixels(WlShm.Format format, byte[] planes)
     {
         using var comp = new CompositorProcess();
         using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
+        var s = BlueWindow.WithSubsurfaceAt8(c, out var top);
         const int offset = 64, stride = 4;
-        byte[] planes = [235, 235, 81, 81, 16, 16, 81, 81, /* chroma */ 128, 128, 90, 240];
         int size = offset + planes.Length;
-        using var fd = MemFd.Create("nv12", size, FileSeals.Shrink);
+        using var fd = MemFd.Create("yuv", size, FileSeals.Shrink);
         using (var map = MemoryMapping.Map(fd, size, MemoryProtection.ReadWrite)) planes.CopyTo(map.Span[offset..]);
         using var pool = c.Shm!.CreatePool(fd, size);
-        var buffer = pool.CreateBuffer(offset, 4, 2, stride, WlShm.Format.Nv12);
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
+        var buffer = pool.CreateBuffer(offset, 4, 2, stride, format);
         s.Attach(buffer, 0, 0);
         s.Commit();
         c.CommitPresented(top.Surface);
@@ -175,7 +142,7 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
         uint[][] expected = [[0xFFFFFF, 0xFFFFFF, 0xFF0000, 0xFF0000], [0x000000, 0x000000, 0xFF0000, 0xFF0000]];
         for (int y = 0; y < 2; y++)
             for (int x = 0; x < 4; x++)
-                Assert.True(expected[y][x] == png[8 + x, 8 + y], $"({x}, {y}): {png[8 + x, 8 + y]:x6}, expected {expected[y][x]:x6}");
+                Assert.True(expected[y][x] == png[8 + x, 8 + y], $"{format} ({x}, {y}): {png[8 + x, 8 + y]:x6}, expected {expected[y][x]:x6}");
         Assert.Equal(0x0000FFu, png[12, 8]);
         Assert.Equal(0x0000FFu, png[8, 10]);
     }
@@ -196,35 +163,6 @@ public class ShmFormatTests(SharedCompositor shared) : IClassFixture<SharedCompo
             t.Surface.Attach(buffer, 0, 0);
             t.Surface.Commit();
         }).Check(shared.Process);
-    }
-
-    /// <summary>I420 (YUV420) over wl_shm as GStreamer and Weston lay it out: U after the luma plane, V after U, both
-    /// at half the luma stride. 4x2 pixels: luma as in the NV12 test, U = (128, 90), V = (128, 240): white, white,
-    /// red, red over black, black, red, red.</summary>
-    [Fact]
-    public void I420ShowsItsExactPixels()
-    {
-        using var comp = new CompositorProcess();
-        using var c = comp.Connect();
-        var top = c.CreateToplevel();
-        top.Show(c.CreateBuffer(32, 32, WlShm.Format.Xrgb8888, (_, _) => 0xFF0000FF));
-        const int stride = 4;
-        byte[] planes = [235, 235, 81, 81, 16, 16, 81, 81, /* U */ 128, 90, /* V */ 128, 240];
-        using var fd = MemFd.Create("i420", planes.Length, FileSeals.Shrink);
-        using (var map = MemoryMapping.Map(fd, planes.Length, MemoryProtection.ReadWrite)) planes.CopyTo(map.Span);
-        using var pool = c.Shm!.CreatePool(fd, planes.Length);
-        var buffer = pool.CreateBuffer(0, 4, 2, stride, WlShm.Format.Yuv420);
-        var s = c.CreateSurface();
-        c.Subcompositor!.GetSubsurface(s, top.Surface).SetPosition(8, 8);
-        s.Attach(buffer, 0, 0);
-        s.Commit();
-        c.CommitPresented(top.Surface);
-        Assert.Null(c.Connection.Error);
-        var png = comp.Screenshot();
-        uint[][] expected = [[0xFFFFFF, 0xFFFFFF, 0xFF0000, 0xFF0000], [0x000000, 0x000000, 0xFF0000, 0xFF0000]];
-        for (int y = 0; y < 2; y++)
-            for (int x = 0; x < 4; x++)
-                Assert.True(expected[y][x] == png[8 + x, 8 + y], $"({x}, {y}): {png[8 + x, 8 + y]:x6}, expected {expected[y][x]:x6}");
     }
 
     /// <summary>The third plane is checked too: an I420 pool one page long holding the luma plane and U, but not V,
