@@ -52,12 +52,14 @@ public sealed class LinearImage : IDisposable
     /// a compositor that shows it sees them after the client's next damaging commit.</summary>
     public void Redraw(Func<int, int, uint> pixel) => Fill(pixel, _isDmaBuf);
 
-    /// <summary>Bytes per pixel of each plane and the chroma planes' subsampling, per drm_fourcc.h.</summary>
-    static (int[] Bpp, int HSub, int VSub) Describe(uint format) => Fourcc.Name(format) switch
+    /// <summary>Bytes per pixel of each plane and the chroma planes' subsampling, per drm_fourcc.h; null for a format
+    /// ClientKit cannot encode.</summary>
+    static (int[] Bpp, int HSub, int VSub)? Describe(uint format) => Fourcc.Name(format) switch
     {
         "R8" => ([1], 1, 1),
         "RG16" or "BG16" or "AR15" or "XR15" or "GR88" or "YUYV" or "YVYU" or "UYVY" or "VYUY" => ([2], 1, 1),
         "RG24" or "BG24" => ([3], 1, 1),
+        "AR24" or "XR24" or "AB24" or "XB24" or "RA24" or "RX24" or "BA24" or "BX24" or "AR30" or "XR30" or "AB30" or "XB30" => ([4], 1, 1),
         "AB4H" or "XB4H" => ([8], 1, 1),
         "NV12" or "NV21" => ([1, 2], 2, 2),
         "NV16" => ([1, 2], 2, 1),
@@ -65,19 +67,19 @@ public sealed class LinearImage : IDisposable
         "YU12" or "YV12" => ([1, 1, 1], 2, 2),
         "YU16" => ([1, 1, 1], 2, 1),
         "YU24" => ([1, 1, 1], 1, 1),
-        _ => ([4], 1, 1),
+        _ => null,
     };
 
     /// <summary>Whether ClientKit can lay out and fill <paramref name="format"/>.</summary>
-    public static bool CanEncode(uint format) =>
-        Describe(format).Bpp.Length > 1 || Fourcc.Name(format) is "R8" or "RG16" or "BG16" or "AR15" or "XR15" or "GR88" or
-            "YUYV" or "YVYU" or "UYVY" or "VYUY" or "RG24" or "BG24" or "AB4H" or "XB4H" or "AR24" or "XR24" or "AB24" or
-            "XB24" or "RA24" or "RX24" or "BA24" or "BX24" or "AR30" or "XR30" or "AB30" or "XB30";
+    public static bool CanEncode(uint format) => Describe(format) != null;
+
+    static (int[] Bpp, int HSub, int VSub) Rules(uint format) =>
+        Describe(format) ?? throw new NotSupportedException($"ClientKit cannot lay out {Fourcc.Name(format)}");
 
     /// <summary>Planes one after another, each stride a multiple of 64 bytes, as GPU drivers lay out LINEAR.</summary>
     static (uint, uint)[] Layout(int w, int h, uint format, out long size)
     {
-        var (bpp, hs, vs) = Describe(format);
+        var (bpp, hs, vs) = Rules(format);
         var planes = new (uint, uint)[bpp.Length];
         long offset = 0;
         for (int i = 0; i < bpp.Length; i++)
@@ -104,7 +106,7 @@ public sealed class LinearImage : IDisposable
     void Encode(Span<byte> span, Func<int, int, uint> pixel)
     {
         string name = Fourcc.Name(Format);
-        var (bpp, hs, vs) = Describe(Format);
+        var (bpp, hs, vs) = Rules(Format);
         var (off0, stride0) = Planes[0];
         if (name is "YUYV" or "YVYU" or "UYVY" or "VYUY")
         {
