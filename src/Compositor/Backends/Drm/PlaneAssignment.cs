@@ -62,18 +62,19 @@ public sealed class PlaneAssignment
             if (enabled && !occluded && EarlyFence(frame, fs) is { } early)
             {
                 var efs = fs with { Buffer = early.Buffer };
-                if (Check(efs, outputArea, kms, primary, overlaysFrontToBack, out var efb) == ScanoutReasons.None)
-                    planeId = Place(efs, efb!, early.Fence, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
+                if (Check(efs, outputArea, kms, primary, overlaysFrontToBack, out var efb, out var esource) == ScanoutReasons.None)
+                    planeId = Place(efs, efb!, esource, early.Fence, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
                 if (planeId != 0) Early.Add((fs.Surface, early.Buffer));
                 reasons = ScanoutReasons.None;
             }
             if (planeId == 0)
             {
                 Framebuffer? fb = null;
-                reasons = enabled ? Check(fs, outputArea, kms, primary, overlaysFrontToBack, out fb) : ScanoutReasons.Disabled;
+                Rect source = default;
+                reasons = enabled ? Check(fs, outputArea, kms, primary, overlaysFrontToBack, out fb, out source) : ScanoutReasons.Disabled;
                 if (occluded) reasons |= ScanoutReasons.Occluded;
                 if (reasons == ScanoutReasons.None)
-                    planeId = Place(fs, fb!, null, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
+                    planeId = Place(fs, fb!, source, null, i == 0 && composedInFront.IsEmpty, outputArea, primary, overlaysFrontToBack, test, ref ceiling, ref reasons);
             }
             if (planeId != 0) frame.ScannedOut.Add(fs.Surface);
             else composedInFront = composedInFront.Union(fs.OutputRect);
@@ -107,16 +108,14 @@ public sealed class PlaneAssignment
     /// <summary>Puts the surface on the primary plane (when it is the bottom one and covers the output) or on the
     /// front-most free overlay below <paramref name="ceiling"/> that takes its format (and, with a fence, has
     /// IN_FENCE_FD) and passes the test; its id, or 0 with the reason added.</summary>
-    uint Place(FrameSurface fs, Framebuffer fb, LinuxKernel.Sync.SyncFile? fence, bool bottom, Rect outputArea, KmsPlane primary,
+    uint Place(FrameSurface fs, Framebuffer fb, Rect source, LinuxKernel.Sync.SyncFile? fence, bool bottom, Rect outputArea, KmsPlane primary,
         IReadOnlyList<KmsPlane> overlaysFrontToBack, Func<PlaneAssignment, bool> test, ref long ceiling, ref ScanoutReasons reasons)
     {
         var pair = ScanoutPair(((DmabufClientBuffer)fs.Buffer).Dmabuf.Attributes);
-        // A viewport's crop goes to the plane as its source; a source of another size than the output rectangle
-        // (a viewport's destination, a buffer scale) is scaling, tried like anything else: TEST_ONLY decides.
-        var v = fs.Surface.Viewport;
-        ScanoutGeometry.TryPlaneSource(0, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, fb.Width, fb.Height, out var src);
-        var content = new PlaneContent(fb, new Rect(src.X, src.Y, src.Width, src.Height), fs.OutputRect, fs.Surface, fence);
-        bool scaled = src.Width != fs.OutputRect.Width || src.Height != fs.OutputRect.Height;
+        // A source (Check's: the viewport's crop) of another size than the output rectangle (a viewport's
+        // destination, a buffer scale) is scaling, tried like anything else: TEST_ONLY decides.
+        var content = new PlaneContent(fb, source, fs.OutputRect, fs.Surface, fence);
+        bool scaled = source.Width != fs.OutputRect.Width || source.Height != fs.OutputRect.Height;
         bool bottomCoversAll = bottom && fs.OutputRect == outputArea && primary.Formats.Contains(pair) && (fence == null || primary.HasInFence);
         if (bottomCoversAll && TryPlace(primary, content, test)) { PrimaryIsDirect = true; return primary.Id; }
         if (!AnyTakes(overlaysFrontToBack, pair)) { reasons |= ScanoutReasons.FormatNotOnPlane; return 0; }
@@ -161,16 +160,20 @@ public sealed class PlaneAssignment
     static FormatModifier ScanoutPair(LinuxDmabuf.DmabufAttributes a) =>
         new(a.Format, a.Modifier == Modifiers.Invalid ? Modifiers.Linear : a.Modifier);
 
-    /// <summary>What keeps a surface off every plane, before any plane is tried.</summary>
-    static ScanoutReasons Check(FrameSurface fs, Rect outputArea, KmsImporter? kms, KmsPlane primary, IReadOnlyList<KmsPlane> overlays, out Framebuffer? fb)
+    /// <summary>What keeps a surface off every plane, before any plane is tried; and the buffer rectangle a plane
+    /// would show (the viewport's crop, or the whole buffer).</summary>
+    static ScanoutReasons Check(FrameSurface fs, Rect outputArea, KmsImporter? kms, KmsPlane primary, IReadOnlyList<KmsPlane> overlays,
+        out Framebuffer? fb, out Rect source)
     {
         fb = null;
+        source = default;
         if (fs.Buffer is not DmabufClientBuffer dmabuf || kms == null) return ScanoutReasons.NotDmabuf;
         var r = ScanoutReasons.None;
         var s = fs.Surface;
         var v = s.Viewport;
-        if (!ScanoutGeometry.TryPlaneSource((int)s.Transform, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, dmabuf.Width, dmabuf.Height, out _))
+        if (!ScanoutGeometry.TryPlaneSource((int)s.Transform, v.HasSource, v.SrcX, v.SrcY, v.SrcWidth, v.SrcHeight, dmabuf.Width, dmabuf.Height, out var src))
             r |= ScanoutReasons.ScaledOrTransformed;
+        source = new Rect(src.X, src.Y, src.Width, src.Height);
         if (!outputArea.Contains(fs.OutputRect)) r |= ScanoutReasons.PartlyOffscreen;
         if (s.AlphaMultiplier != uint.MaxValue) r |= ScanoutReasons.AlphaModified;
         if (s.YuvEncoding != Render.YuvEncoding.Default) r |= ScanoutReasons.ColorRepresentation;
